@@ -1,0 +1,116 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import {
+  type Backend, type Device, type Feeds, type InferenceSession, type SessionOptions, type Tensor, type TensorData, WhiteBoxError, registerBackend,
+} from '@whitebox/core';
+import { fromOrtTensor, toOrtTensor } from '@whitebox/core';
+
+
+
+const require = createRequire(import.meta.url);
+
+/** Directory holding onnxruntime-node's native libraries for this platform. */
+function nativeDir(): string | undefined {
+  try {
+    const pkg = dirname(require.resolve('onnxruntime-node/package.json'));
+    const napi = ['napi-v6', 'napi-v3'].map((v) => join(pkg, 'bin', v, process.platform, process.arch)).find((d) => existsSync(d));
+    return napi;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the CUDA execution provider library was installed (ONNXRUNTIME_NODE_INSTALL=cuda12). */
+export function cudaAvailable(): boolean {
+  const dir = nativeDir();
+  return !!dir && existsSync(join(dir, 'libonnxruntime_providers_cuda.so'));
+}
+
+const LEVEL: Record<NonNullable<SessionOptions['graphOptimizationLevel']>, 'disabled' | 'basic' | 'extended' | 'all'> = {
+  disabled: 'disabled', basic: 'basic', extended: 'extended', all: 'all',
+};
+
+class NodeSession implements InferenceSession {
+  constructor(private readonly session: ort.InferenceSession, readonly executionProvider: Device) {}
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Feeds, outputNames?: readonly string[]): Promise<Record<string, Tensor<TensorData>>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(ort.Tensor, t);
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = outputNames ? await this.session.run(ortFeeds, outputNames as string[]) : await this.session.run(ortFeeds);
+    } catch (err) {
+      const shapes = Object.entries(feeds).map(([n, t]) => `${n}: [${t.dims.join(', ')}]`).join('; ');
+      throw new WhiteBoxError('RUNTIME_ERROR', `onnxruntime-node failed to run the model with inputs {${shapes}}: ${(err as Error).message}`, { feeds: shapes }, { cause: err });
+    }
+    const out: Record<string, Tensor<TensorData>> = {};
+    for (const [name, t] of Object.entries(results)) out[name] = fromOrtTensor(t);
+    return out;
+  }
+
+  endProfiling(): string | undefined {
+    const s = this.session as unknown as { endProfiling?: () => string | void };
+    return s.endProfiling?.() ?? undefined;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** onnxruntime-node: CPU, and CUDA when its provider is installed. */
+export const nodeBackend: Backend = {
+  name: 'node',
+  devices: ['cpu', 'cuda'],
+  async createSession(model: Uint8Array | string, options: SessionOptions = {}): Promise<InferenceSession> {
+    const device = options.device ?? 'cpu';
+    if (device !== 'cpu' && device !== 'cuda') {
+      throw new WhiteBoxError('BACKEND_UNAVAILABLE', `backend 'node' runs on 'cpu' or 'cuda', not '${device}' (use @whitebox/backend-web for wasm/webgpu)`, { device });
+    }
+    if (device === 'cuda' && !cudaAvailable()) {
+      throw new WhiteBoxError(
+        'BACKEND_UNAVAILABLE',
+        `device 'cuda' requested, but onnxruntime-node's CUDA execution provider is not installed (no libonnxruntime_providers_cuda.so in ${nativeDir() ?? 'onnxruntime-node/bin'}). ` +
+          'Reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 (needs CUDA 12 and cuDNN 9), or use device: "cpu".',
+        { device },
+      );
+    }
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
+      throw new WhiteBoxError('INVALID_ARGUMENT', `threads must be an integer ≥ 1, got ${options.threads}`);
+    }
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: [device],
+      graphOptimizationLevel: LEVEL[options.graphOptimizationLevel ?? 'all'],
+      intraOpNumThreads: options.threads ?? 0,
+      interOpNumThreads: 1,
+      enableProfiling: options.enableProfiling ?? false,
+    };
+    let bytes: Uint8Array;
+    if (typeof model === 'string') {
+      if (!existsSync(model)) throw new WhiteBoxError('NOT_FOUND', `ONNX model file not found: ${model}`, { file: model });
+      bytes = readFileSync(model);
+    } else {
+      bytes = model;
+    }
+    try {
+      const session = await ort.InferenceSession.create(bytes, sessionOptions);
+      return new NodeSession(session, device);
+    } catch (err) {
+      const where = typeof model === 'string' ? ` from ${model}` : '';
+      throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-node could not load the model${where} on ${device}: ${(err as Error).message}`, { file: typeof model === 'string' ? model : undefined, device }, { cause: err });
+    }
+  },
+};
+
+registerBackend(nodeBackend);
+export default nodeBackend;

@@ -1,0 +1,65 @@
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import type { BenchSection, Suite } from './harness.js';
+import { suites } from './suites/index.js';
+
+export * from './harness.js';
+
+function render(sections: BenchSection[], command: string): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [
+    '# Benchmarks',
+    '',
+    `- Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
+    `- Node ${process.version}`,
+    `- Command: \`${command}\``,
+    `- Date: ${new Date().toISOString()}`,
+    '',
+  ];
+  for (const s of sections) {
+    lines.push(`## ${s.suite}`, '');
+    for (const t of s.tables) {
+      lines.push(`### ${t.title}`, '');
+      if (t.notes) lines.push(t.notes, '');
+      lines.push(`| ${t.columns.join(' | ')} |`, `| ${t.columns.map(() => '---').join(' | ')} |`);
+      for (const r of t.rows) lines.push(`| ${r.join(' | ')} |`);
+      lines.push('');
+    }
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+  const out = args.find((a) => a.startsWith('--out='))?.slice(6) ?? join(process.cwd(), 'BENCHMARKS.md');
+  const chosen: Suite[] = suites.filter((s) => !only || only.includes(s.name));
+  const sections: BenchSection[] = [];
+  for (const suite of chosen) {
+    process.stderr.write(`bench: ${suite.name}...\n`);
+    sections.push(await suite.run({ quick }));
+  }
+  const command = `pnpm bench${args.length ? ' -- ' + args.join(' ') : ''}`;
+  let text = render(sections, command);
+  // Running a subset keeps the other suites' sections from the previous file.
+  if (only && existsSync(out)) {
+    const prev = readFileSync(out, 'utf8');
+    const kept = prev.split(/^## /m).slice(1).filter((s) => !chosen.some((c) => s.startsWith(sectionTitle(c.name))));
+    if (kept.length) text += '\n' + kept.map((s) => '## ' + s.trimEnd()).join('\n\n') + '\n';
+  }
+  writeFileSync(out, text);
+  process.stderr.write(`bench: wrote ${out}\n`);
+}
+
+function sectionTitle(name: string): string {
+  return name;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

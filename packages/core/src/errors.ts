@@ -1,0 +1,37 @@
+/**
+ * Every error WhiteBox raises on bad input is a WhiteBoxError with a stable `code`
+ * and a message that names what is wrong and where (file, node, op, shape).
+ */
+export type WhiteBoxErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'SHAPE_MISMATCH'
+  | 'TARGET_OUT_OF_RANGE'
+  | 'INVALID_MODEL'
+  | 'UNSUPPORTED_OP'
+  | 'BACKEND_UNAVAILABLE'
+  | 'INVALID_DATA'
+  | 'CHECKSUM_MISMATCH'
+  | 'NOT_FOUND'
+  | 'RUNTIME_ERROR';
+
+export class WhiteBoxError extends Error {
+  readonly code: WhiteBoxErrorCode;
+  /** Structured context: file, node, op, shape, ... */
+  readonly details: Record<string, unknown>;
+
+  constructor(code: WhiteBoxErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WhiteBoxError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function invalidArgument(message: string, details: Record<string, unknown> = {}): WhiteBoxError {
+  return new WhiteBoxError('INVALID_ARGUMENT', message, details);
+}
+
+/** Throws INVALID_ARGUMENT unless `condition` holds. */
+export function check(condition: unknown, message: string | (() => string), details: Record<string, unknown> = {}): asserts condition {
+  if (!condition) throw invalidArgument(typeof message === 'function' ? message() : message, details);
+}
