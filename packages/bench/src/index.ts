@@ -2,7 +2,7 @@ import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { BenchSection, Suite } from './harness.js';
-import { suites } from './suites/index.js';
+import { loadSuites } from './suites/index.js';
 
 export * from './harness.js';
 
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const quick = args.includes('--quick');
   const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
   const out = args.find((a) => a.startsWith('--out='))?.slice(6) ?? join(process.cwd(), 'BENCHMARKS.md');
-  const chosen: Suite[] = suites.filter((s) => !only || only.includes(s.name));
+  const chosen: Suite[] = (await loadSuites()).filter((s) => !only || only.includes(s.name));
   const sections: BenchSection[] = [];
   for (const suite of chosen) {
     process.stderr.write(`bench: ${suite.name}...\n`);
