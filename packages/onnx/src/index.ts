@@ -1,1 +1,2 @@
-export {};
+export * from './proto.js';
+export * from './builder.js';

@@ -1,0 +1,163 @@
+import onnxProto from 'onnx-proto';
+import { Tensor, WhiteBoxError, sizeOf, type TensorData } from '@whitebox/core';
+
+/** The generated protobufjs classes for the ONNX schema (ModelProto, GraphProto, ...). */
+export const onnx = onnxProto.onnx;
+export type ModelProto = onnxProto.onnx.ModelProto;
+export type IModelProto = onnxProto.onnx.IModelProto;
+export type IGraphProto = onnxProto.onnx.IGraphProto;
+export type INodeProto = onnxProto.onnx.INodeProto;
+export type ITensorProto = onnxProto.onnx.ITensorProto;
+export type IAttributeProto = onnxProto.onnx.IAttributeProto;
+export type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
+
+export const DataType = onnxProto.onnx.TensorProto.DataType;
+export const AttributeType = onnxProto.onnx.AttributeProto.AttributeType;
+
+type LongLike = number | { toNumber(): number; toString(): string } | null | undefined;
+
+/** protobufjs returns int64 fields as Long (or number): normalize to a JS number. */
+export function toNum(v: LongLike): number {
+  if (v === null || v === undefined) return 0;
+  if (typeof v === 'number') return v;
+  return v.toNumber();
+}
+
+function toBig(v: LongLike): bigint {
+  if (v === null || v === undefined) return 0n;
+  if (typeof v === 'number') return BigInt(v);
+  return BigInt(v.toString());
+}
+
+const DTYPE_NAMES: Record<number, string> = {
+  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool', 10: 'float16', 11: 'float64',
+};
+
+export function dataTypeName(t: number): string {
+  return DTYPE_NAMES[t] ?? `type ${t}`;
+}
+
+/** An ONNX TensorProto -> a core Tensor (float32, int32, int64, uint8/bool). `where` names it in errors. */
+export function tensorFromProto(tp: ITensorProto, where: string): Tensor<TensorData> {
+  const dims = (tp.dims ?? []).map(toNum);
+  const n = sizeOf(dims);
+  const type = tp.dataType ?? 0;
+  const raw = tp.rawData && tp.rawData.length > 0 ? tp.rawData : undefined;
+  const fromRaw = <T>(Ctor: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }): T => {
+    const bytes = raw!;
+    if (bytes.length !== n * Ctor.BYTES_PER_ELEMENT) {
+      throw new WhiteBoxError('INVALID_MODEL', `${where}: raw data has ${bytes.length} bytes but dims [${dims.join(', ')}] need ${n * Ctor.BYTES_PER_ELEMENT}`, { where, dims });
+    }
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    return new Ctor(copy.buffer);
+  };
+  if (tp.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+    throw new WhiteBoxError('INVALID_MODEL', `${where}: tensor data is stored in an external file, which WhiteBox does not read; save the model with its weights inside`, { where });
+  }
+  let data: TensorData;
+  switch (type) {
+    case DataType.FLOAT:
+      data = raw ? fromRaw(Float32Array) : Float32Array.from(tp.floatData ?? []);
+      break;
+    case DataType.INT32:
+      data = raw ? fromRaw(Int32Array) : Int32Array.from(tp.int32Data ?? []);
+      break;
+    case DataType.INT64:
+      data = raw ? fromRaw(BigInt64Array) : BigInt64Array.from((tp.int64Data ?? []).map(toBig));
+      break;
+    case DataType.UINT8:
+    case DataType.BOOL:
+      data = raw ? fromRaw(Uint8Array) : Uint8Array.from(tp.int32Data ?? []);
+      break;
+    case DataType.DOUBLE:
+      data = raw ? Float32Array.from(fromRaw(Float64Array)) : Float32Array.from(tp.doubleData ?? []);
+      break;
+    default:
+      throw new WhiteBoxError('INVALID_MODEL', `${where}: tensor data type ${dataTypeName(type)} is not supported (float32, float64, int32, int64, uint8, bool are)`, { where, dataType: type });
+  }
+  if (data.length !== n) {
+    throw new WhiteBoxError('INVALID_MODEL', `${where}: tensor has ${data.length} values but dims [${dims.join(', ')}] need ${n}`, { where, dims });
+  }
+  return new Tensor(data, dims);
+}
+
+function onnxType(t: Tensor<TensorData>): number {
+  switch (t.dtype) {
+    case 'float32': return DataType.FLOAT;
+    case 'int32': return DataType.INT32;
+    case 'int64': return DataType.INT64;
+    case 'uint8': return DataType.UINT8;
+  }
+}
+
+/** A core Tensor -> an ONNX TensorProto (raw little-endian data). */
+export function tensorToProto(t: Tensor<TensorData>, name = ''): ITensorProto {
+  const d = t.data;
+  return {
+    name,
+    dims: [...t.dims],
+    dataType: onnxType(t),
+    rawData: new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)),
+  };
+}
+
+/** Reads ONNX ModelProto bytes; clear INVALID_MODEL errors for anything that is not an ONNX model. */
+export function readModel(bytes: Uint8Array, source?: string): ModelProto {
+  const where = source ? ` in ${source}` : '';
+  if (!(bytes instanceof Uint8Array)) {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `readModel expects ONNX bytes (Uint8Array)${where}`);
+  }
+  if (bytes.length === 0) throw new WhiteBoxError('INVALID_MODEL', `not an ONNX model${where}: the file is empty`, { file: source });
+  let model: ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (err) {
+    throw new WhiteBoxError('INVALID_MODEL', `not a valid ONNX model${where} (${bytes.length} bytes; the file is truncated or not ONNX protobuf): ${(err as Error).message}`, { file: source }, { cause: err });
+  }
+  if (!model.graph) {
+    throw new WhiteBoxError('INVALID_MODEL', `not a valid ONNX model${where}: it has no graph (${bytes.length} bytes; truncated or not an ONNX file?)`, { file: source });
+  }
+  if (!model.graph.node || model.graph.node.length === 0) {
+    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} has an empty graph (no nodes)`, { file: source });
+  }
+  if (!model.graph.output || model.graph.output.length === 0) {
+    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} has no graph outputs`, { file: source });
+  }
+  for (const n of model.graph.node) {
+    if (!n.opType) throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} has a node without an op type (${n.name || 'unnamed'}); the file is probably corrupt`, { file: source });
+  }
+  return model;
+}
+
+/** Serializes a ModelProto (or plain object) to bytes. */
+export function writeModel(model: IModelProto): Uint8Array {
+  return onnx.ModelProto.encode(onnx.ModelProto.fromObject(model as Record<string, unknown>)).finish();
+}
+
+/** The default-domain opset of a model (0 when absent). */
+export function modelOpset(model: IModelProto): number {
+  for (const o of model.opsetImport ?? []) {
+    if (!o.domain || o.domain === 'ai.onnx') return toNum(o.version as LongLike);
+  }
+  return 0;
+}
+
+/** Dims of a ValueInfoProto: numbers, or a string for a symbolic dim (or '?' when unknown). */
+export function valueInfoDims(vi: IValueInfoProto): (number | string)[] | undefined {
+  const shape = vi.type?.tensorType?.shape;
+  if (!shape) return undefined;
+  return (shape.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? toNum(d.dimValue as LongLike) : '?'));
+}
+
+export function makeValueInfo(name: string, dims: readonly (number | string | null)[] | undefined, elemType: number = DataType.FLOAT): IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: dims ? { dim: dims.map((d) => (typeof d === 'number' && d >= 0 ? { dimValue: d } : { dimParam: typeof d === 'string' ? d : 'N' })) } : undefined,
+      },
+    },
+  };
+}
