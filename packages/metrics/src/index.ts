@@ -1,1 +1,11 @@
-export {};
+export * from './data.js';
+export * from './stats.js';
+export * from './explainer.js';
+export * from './selectivity.js';
+export * from './road.js';
+export * from './roar.js';
+export * from './sanity.js';
+export * from './coherence.js';
+export * from './render.js';
+export * from './cache.js';
+export * from './report.js';

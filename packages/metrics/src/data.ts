@@ -1,0 +1,103 @@
+import { Tensor, WhiteBoxError, check, reduceChannels, resizeBilinear, type ChannelReduction } from '@whitebox/core';
+
+/**
+ * The dataset shape metrics work on: structurally the `Dataset` of @whitebox/datasets
+ * (uint8 NCHW images, labels, per-channel mean/std on the [0, 1] scale).
+ */
+export interface ImageDataset {
+  name: string;
+  classes: string[];
+  count: number;
+  channels: number;
+  height: number;
+  width: number;
+  images: Uint8Array;
+  labels: Uint8Array;
+  mean: number[];
+  std: number[];
+}
+
+/** Checks a dataset's arrays agree with its declared sizes. */
+export function validateDataset(ds: ImageDataset, where: string): void {
+  const item = ds.channels * ds.height * ds.width;
+  if (ds.images.length !== ds.count * item) {
+    throw new WhiteBoxError('SHAPE_MISMATCH', `${where}: dataset '${ds.name}' has ${ds.images.length} image bytes, expected count × C × H × W = ${ds.count} × ${ds.channels} × ${ds.height} × ${ds.width}`, { dataset: ds.name });
+  }
+  if (ds.labels.length !== ds.count) {
+    throw new WhiteBoxError('SHAPE_MISMATCH', `${where}: dataset '${ds.name}' has ${ds.labels.length} labels for ${ds.count} images`, { dataset: ds.name });
+  }
+  if (ds.mean.length !== ds.channels) throw new WhiteBoxError('SHAPE_MISMATCH', `${where}: dataset '${ds.name}' has ${ds.mean.length} channel means for ${ds.channels} channels`);
+}
+
+/** Images [start, end) as a float32 [N, C, H, W] tensor in [0, 1]. */
+export function imagesToTensor(ds: ImageDataset, start = 0, end = ds.count): Tensor {
+  const item = ds.channels * ds.height * ds.width;
+  check(start >= 0 && end <= ds.count && start <= end, () => `image range [${start}, ${end}) is outside dataset '${ds.name}' of ${ds.count}`);
+  const src = ds.images.subarray(start * item, end * item);
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = src[i]! / 255;
+  return new Tensor(out, [end - start, ds.channels, ds.height, ds.width]);
+}
+
+/** Pixels of a [0, 1] tensor back to uint8. */
+export function tensorToImages(t: Tensor): Uint8Array {
+  const out = new Uint8Array(t.size);
+  for (let i = 0; i < t.size; i++) out[i] = Math.round(Math.min(1, Math.max(0, t.data[i]!)) * 255);
+  return out;
+}
+
+export function subsetDataset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.name): ImageDataset {
+  const item = ds.channels * ds.height * ds.width;
+  const images = new Uint8Array(indices.length * item);
+  const labels = new Uint8Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]!;
+    check(Number.isInteger(i) && i >= 0 && i < ds.count, () => `subset index ${i} is outside dataset '${ds.name}' of ${ds.count}`);
+    images.set(ds.images.subarray(i * item, (i + 1) * item), k * item);
+    labels[k] = ds.labels[i]!;
+  }
+  return { ...ds, name, count: indices.length, images, labels };
+}
+
+/** The first `n` items of each class in turn until `count` are taken (balanced, deterministic). */
+export function balancedIndices(ds: ImageDataset, count: number): Int32Array {
+  const n = Math.min(count, ds.count);
+  const numClasses = Math.max(ds.classes.length, 1);
+  const byClass: number[][] = Array.from({ length: numClasses }, () => []);
+  for (let i = 0; i < ds.count; i++) byClass[ds.labels[i]! % numClasses]!.push(i);
+  const out: number[] = [];
+  for (let r = 0; out.length < n; r++) {
+    let added = false;
+    for (const list of byClass) {
+      if (r < list.length && out.length < n) {
+        out.push(list[r]!);
+        added = true;
+      }
+    }
+    if (!added) break;
+  }
+  return Int32Array.from(out.sort((a, b) => a - b));
+}
+
+/**
+ * Per-pixel relevance [N, H*W] of a map: channels collapsed with `reduction`, resized to
+ * the image size when a layer method returns a coarser map. Non-finite values are an error.
+ */
+export function pixelRelevance(map: Tensor, height: number, width: number, reduction: ChannelReduction = 'abs-sum', method = 'map'): Float32Array {
+  if (map.rank !== 4) throw new WhiteBoxError('SHAPE_MISMATCH', `${method}: expected an [N, C, H, W] map, got ${map}`, { shape: map.dims });
+  let r = map.dims[1] === 1 && reduction !== 'abs-sum' && reduction !== 'max-abs' && reduction !== 'l2' ? map : reduceChannels(map, reduction);
+  if (r.dims[2] !== height || r.dims[3] !== width) r = resizeBilinear(r, height, width);
+  for (let i = 0; i < r.size; i++) {
+    if (!Number.isFinite(r.data[i]!)) {
+      throw new WhiteBoxError('RUNTIME_ERROR', `${method}: the map has a non-finite value (${r.data[i]}) at sample ${Math.floor(i / (height * width))}, pixel ${i % (height * width)} of ${map}`, { method });
+    }
+  }
+  return r.data.slice();
+}
+
+/** Indices 0..n-1 ordered by decreasing value (ties: lower index first). */
+export function argsortDesc(values: ArrayLike<number>): Int32Array {
+  const idx = Array.from({ length: values.length }, (_, i) => i);
+  idx.sort((a, b) => values[b]! - values[a]! || a - b);
+  return Int32Array.from(idx);
+}
