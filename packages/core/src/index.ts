@@ -9,3 +9,4 @@ export * from './batching.js';
 export * from './postprocess.js';
 export * from './attribution.js';
 export * from './ort-interop.js';
+export * from './method-utils.js';

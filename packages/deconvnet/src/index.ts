@@ -1,1 +1,24 @@
-export {};
+import {
+  type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets, type Tensor,
+  checkAttributionInput, checkPositiveInt, inputGradients,
+} from '@whitebox/core';
+
+export type DeconvnetOptions = AttributionOptions;
+
+/**
+ * DeconvNet (Zeiler & Fergus 2014): the backward pass where every ReLU passes only positive
+ * gradients, whatever its forward input (rule `deconvnet`: g · [g > 0]).
+ */
+export class Deconvnet implements Attribution<DeconvnetOptions> {
+  readonly name = 'deconvnet';
+  constructor(readonly model: Model) {}
+
+  async attribute(input: Tensor, target: Targets, options: DeconvnetOptions = {}): Promise<Tensor> {
+    checkAttributionInput(this.model, input, target, this.name);
+    checkPositiveInt(options.batchSize, 'batchSize', this.name);
+    return inputGradients(this.model, input, target, 'deconvnet', { batchSize: options.batchSize, onProgress: options.onProgress, stage: this.name });
+  }
+}
+
+export const deconvnet: AttributionFactory<DeconvnetOptions> = (model) => new Deconvnet(model);
+export default deconvnet;

@@ -1,1 +1,51 @@
-export {};
+import {
+  type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
+  Tensor, checkAttributionInput, checkPositiveInt,
+} from '@whitebox/core';
+import { GuidedBackprop } from '@whitebox/guided-backprop';
+import { GradCam, resolveCamLayer } from '@whitebox/grad-cam';
+
+export interface GuidedGradCamOptions extends AttributionOptions {
+  /** Grad-CAM layer; default `model.defaultCamLayer`. */
+  layer?: string;
+}
+
+/**
+ * Guided Grad-CAM (Selvaraju et al. 2017): guided backpropagation ⊙ the upsampled Grad-CAM map,
+ * broadcast over channels: maps with the input's shape.
+ */
+export class GuidedGradCam implements Attribution<GuidedGradCamOptions> {
+  readonly name = 'guided-grad-cam';
+  private readonly guided: GuidedBackprop;
+  private readonly cam: GradCam;
+
+  constructor(readonly model: Model) {
+    this.guided = new GuidedBackprop(model);
+    this.cam = new GradCam(model);
+  }
+
+  async attribute(input: Tensor, target: Targets, options: GuidedGradCamOptions = {}): Promise<Tensor> {
+    checkAttributionInput(this.model, input, target, this.name);
+    checkPositiveInt(options.batchSize, 'batchSize', this.name);
+    const layer = resolveCamLayer(this.model, options.layer, this.name);
+    const n = input.batchSize;
+    const total = 2 * n;
+    const progress = options.onProgress;
+    progress?.({ done: 0, total, stage: this.name });
+    const gb = await this.guided.attribute(input, target, { batchSize: options.batchSize, onProgress: progress && ((p) => progress({ done: p.done, total, stage: this.name })) });
+    const cam = await this.cam.attribute(input, target, { layer, batchSize: options.batchSize, onProgress: progress && ((p) => progress({ done: n + p.done, total, stage: this.name })) });
+    const [, c, h, w] = input.dims as [number, number, number, number];
+    const hw = h * w;
+    const out = new Float32Array(gb.size);
+    for (let b = 0; b < n; b++) {
+      for (let k = 0; k < c; k++) {
+        const o = (b * c + k) * hw;
+        for (let p = 0; p < hw; p++) out[o + p] = gb.data[o + p]! * cam.data[b * hw + p]!;
+      }
+    }
+    return new Tensor(out, input.dims);
+  }
+}
+
+export const guidedGradCam: AttributionFactory<GuidedGradCamOptions> = (model) => new GuidedGradCam(model);
+export default guidedGradCam;

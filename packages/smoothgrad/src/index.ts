@@ -1,1 +1,145 @@
-export {};
+import {
+  type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
+  Rng, Tensor, WhiteBoxError, check, checkAttributionInput, checkPositiveInt, repeatTargets, sliceTargets,
+} from '@whitebox/core';
+
+/** mean (SmoothGrad), mean of squares (SmoothGrad²), variance (VarGrad) of the maps over noisy copies. */
+export type SmoothGradVariant = 'smoothgrad' | 'smoothgrad-squared' | 'vargrad';
+export const SMOOTHGRAD_VARIANTS: readonly SmoothGradVariant[] = ['smoothgrad', 'smoothgrad-squared', 'vargrad'];
+
+export interface SmoothGradOptions<B extends AttributionOptions = AttributionOptions> extends AttributionOptions {
+  /** Noisy copies per input (default 50). */
+  samples?: number;
+  /** Noise σ as a fraction of each input's (max − min) (default 0.15); 0 gives the base method exactly. */
+  sigma?: number;
+  variant?: SmoothGradVariant;
+  /** Noise seed (default 0): same seed, same maps. */
+  seed?: number;
+  /** Largest number of noisy copies (inputs × samples) handed to the base method at once (default 1024). */
+  batchSize?: number;
+  /** Options passed to the base method (its own batchSize defaults to this one's). */
+  baseOptions?: Omit<B, 'onProgress'>;
+}
+
+function checkOptions(o: { samples?: number; sigma?: number; variant?: string; seed?: number }, what: string): void {
+  if (o.samples !== undefined) check(Number.isInteger(o.samples) && o.samples >= 1, `${what}: samples must be an integer ≥ 1, got ${o.samples}`, { samples: o.samples });
+  if (o.sigma !== undefined) check(typeof o.sigma === 'number' && Number.isFinite(o.sigma) && o.sigma >= 0, `${what}: sigma must be a finite number ≥ 0 (a fraction of each input's max − min), got ${o.sigma}`, { sigma: o.sigma });
+  if (o.variant !== undefined && !SMOOTHGRAD_VARIANTS.includes(o.variant as SmoothGradVariant)) {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `${what}: unknown variant '${o.variant}' (known: ${SMOOTHGRAD_VARIANTS.join(', ')})`, { variant: o.variant });
+  }
+  if (o.seed !== undefined) check(Number.isInteger(o.seed), `${what}: seed must be an integer, got ${o.seed}`);
+}
+
+/**
+ * SmoothGrad (Smilkov et al. 2017), SmoothGrad-Squared and VarGrad (Adebayo et al. 2018) around
+ * ANY attribution method: `new SmoothGrad(new GuidedBackprop(model))`. The noisy copies of all
+ * inputs form one long batch (item-major), handed to the base method in chunks of `batchSize`,
+ * so the runtime sees large batches. Statistics are accumulated in float64 (Welford).
+ */
+export class SmoothGrad<B extends AttributionOptions = AttributionOptions> implements Attribution<SmoothGradOptions<B>> {
+  readonly name: string;
+  readonly model: Model;
+
+  constructor(readonly base: Attribution<B>, readonly defaults: Omit<SmoothGradOptions<B>, 'onProgress'> = {}) {
+    checkOptions(defaults, 'smoothgrad');
+    this.model = base.model;
+    const variant = defaults.variant ?? 'smoothgrad';
+    this.name = `${variant}(${base.name})`;
+  }
+
+  async attribute(input: Tensor, target: Targets, options: SmoothGradOptions<B> = {}): Promise<Tensor> {
+    const o = { ...this.defaults, ...options };
+    const what = this.name;
+    checkOptions(o, what);
+    checkPositiveInt(o.batchSize, 'batchSize', what);
+    checkAttributionInput(this.model, input, target, what);
+    const samples = o.samples ?? 50;
+    const sigma = o.sigma ?? 0.15;
+    const variant = o.variant ?? 'smoothgrad';
+    const chunk = o.batchSize ?? 1024;
+    const n = input.batchSize;
+    const item = input.itemSize;
+    const total = n * samples;
+
+    // Per-input noise scale σ · (max − min).
+    const scale = new Float64Array(n);
+    for (let b = 0; b < n; b++) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let i = b * item; i < (b + 1) * item; i++) {
+        const v = input.data[i]!;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      scale[b] = sigma * (hi - lo);
+    }
+
+    const rng = new Rng(o.seed ?? 0);
+    const allTargets = repeatTargets(target, n, samples);
+    let mean: Float64Array | undefined;
+    let m2: Float64Array | undefined;
+    let mapItem = 0;
+    let mapDims: readonly number[] = [];
+    const progress = o.onProgress;
+    progress?.({ done: 0, total, stage: what });
+    for (let start = 0; start < total; start += chunk) {
+      const end = Math.min(total, start + chunk);
+      const noisy = new Float32Array((end - start) * item);
+      for (let p = start; p < end; p++) {
+        const b = Math.floor(p / samples);
+        const s = scale[b]!;
+        const src = b * item;
+        const dst = (p - start) * item;
+        // The noise stream is consumed in item order, so chunking does not change the result.
+        for (let i = 0; i < item; i++) noisy[dst + i] = input.data[src + i]! + (s > 0 ? s * rng.normal() : 0);
+      }
+      const maps = await this.base.attribute(new Tensor(noisy, [end - start, ...input.dims.slice(1)]), sliceTargets(allTargets, start, end), {
+        batchSize: chunk,
+        ...(o.baseOptions ?? {}),
+        onProgress: progress && ((q) => progress({ done: start + q.done, total, stage: what })),
+      } as B);
+      if (!mean) {
+        mapItem = maps.itemSize;
+        mapDims = [n, ...maps.dims.slice(1)];
+        mean = new Float64Array(n * mapItem);
+        m2 = new Float64Array(n * mapItem);
+      }
+      for (let p = start; p < end; p++) {
+        const b = Math.floor(p / samples);
+        const k = (p % samples) + 1; // Welford count after this sample
+        const src = (p - start) * mapItem;
+        const dst = b * mapItem;
+        for (let i = 0; i < mapItem; i++) {
+          const v = maps.data[src + i]!;
+          if (variant === 'smoothgrad-squared') {
+            mean[dst + i] += (v * v - mean[dst + i]!) / k;
+          } else {
+            const d = v - mean[dst + i]!;
+            mean[dst + i] += d / k;
+            if (variant === 'vargrad') m2![dst + i] += d * (v - mean[dst + i]!);
+          }
+        }
+      }
+      progress?.({ done: end, total, stage: what });
+    }
+    const out = new Float32Array(n * mapItem);
+    if (variant === 'vargrad') {
+      // Population variance (Captum's NoiseTunnel vargrad: E[m²] − E[m]²), never negative.
+      for (let i = 0; i < out.length; i++) out[i] = Math.max(0, m2![i]! / samples);
+    } else {
+      for (let i = 0; i < out.length; i++) out[i] = mean![i]!;
+    }
+    return new Tensor(out, mapDims);
+  }
+}
+
+/** Wraps any method's factory: `smoothGrad(guidedBackprop, { variant: 'vargrad', samples: 50 })`. */
+export function smoothGrad<B extends AttributionOptions>(
+  base: AttributionFactory<B>,
+  defaults: Omit<SmoothGradOptions<B>, 'onProgress'> = {},
+): AttributionFactory<SmoothGradOptions<B>> {
+  checkOptions(defaults, 'smoothgrad');
+  return (model) => new SmoothGrad(base(model), defaults);
+}
+
+export default smoothGrad;

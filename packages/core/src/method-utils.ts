@@ -1,0 +1,91 @@
+import { WhiteBoxError, check } from './errors.js';
+import { mapBatches } from './batching.js';
+import type { Model, ReluRule, Targets } from './model.js';
+import type { ProgressCallback } from './progress.js';
+import { sliceTargets, targetsToCotangent } from './targets.js';
+import { Tensor, formatShape } from './tensor.js';
+
+/**
+ * Checks that `input` is a float32 [N, C, H, W] batch matching the model's input shape, and that
+ * `targets` are valid for it (TARGET_OUT_OF_RANGE / SHAPE_MISMATCH). Shared by the attribution methods.
+ */
+export function checkAttributionInput(model: Model, input: Tensor, targets: Targets, method: string): void {
+  if (!(input instanceof Tensor)) throw new WhiteBoxError('INVALID_ARGUMENT', `${method}: input must be a Tensor`);
+  if (input.dtype !== 'float32') {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `${method}: input must be float32 pixels in [0, 1], got ${input.dtype}`, { dtype: input.dtype });
+  }
+  const expected = model.inputShape;
+  const ok = input.rank === expected.length && expected.every((e, i) => e === null || e === input.dims[i]);
+  if (!ok) {
+    const shown = expected.map((e) => (e === null ? 'N' : String(e)));
+    throw new WhiteBoxError(
+      'SHAPE_MISMATCH',
+      `${method}: input shape ${formatShape(input.dims)} does not match the model's input '${model.inputName}' [${shown.join(', ')}]`,
+      { expected, got: input.dims, input: model.inputName },
+    );
+  }
+  if (input.batchSize < 1) throw new WhiteBoxError('SHAPE_MISMATCH', `${method}: input batch is empty (${formatShape(input.dims)})`);
+  // Validates class indices / cotangent shape before any work is done.
+  targetsToCotangent(targets, input.batchSize, model.numClasses);
+}
+
+/** Checks an optional positive integer option, naming the method and option. */
+export function checkPositiveInt(value: number | undefined, name: string, method: string, min = 1): void {
+  if (value === undefined) return;
+  check(Number.isInteger(value) && value >= min, `${method}: ${name} must be an integer ≥ ${min}, got ${value}`, { [name]: value });
+}
+
+/**
+ * d (target logit) / d input with one ReLU rule, in chunks of `batchSize` items (default: the whole
+ * batch in one call; the model chunks further at its own batch size).
+ */
+export async function inputGradients(
+  model: Model,
+  input: Tensor,
+  targets: Targets,
+  rule: ReluRule,
+  options: { batchSize?: number; onProgress?: ProgressCallback; stage?: string } = {},
+): Promise<Tensor> {
+  const batchSize = options.batchSize ?? input.batchSize;
+  return mapBatches(
+    input,
+    batchSize,
+    async (chunk, start, end) => {
+      const res = await model.gradients(chunk as Tensor, sliceTargets(targets, start, end), { rule, inputGradient: true });
+      if (!res.inputGradient) throw new WhiteBoxError('RUNTIME_ERROR', `the model returned no input gradient (rule '${rule}')`);
+      return res.inputGradient;
+    },
+    options.onProgress,
+    options.stage,
+  );
+}
+
+/** Repeats per-sample targets `times` times each ([a, b] -> [a, a, b, b]), for expanded batches. */
+export function repeatTargets(targets: Targets, batch: number, times: number): Targets {
+  if (typeof targets === 'number') return targets;
+  if (targets instanceof Tensor) {
+    const n = targets.itemSize;
+    const out = new Float32Array(batch * times * n);
+    for (let b = 0; b < batch; b++) {
+      const src = targets.data.subarray(b * n, (b + 1) * n);
+      for (let r = 0; r < times; r++) out.set(src, (b * times + r) * n);
+    }
+    return new Tensor(out, [batch * times, n]);
+  }
+  const out = new Int32Array(batch * times);
+  for (let b = 0; b < batch; b++) out.fill(Number(targets[b]), b * times, (b + 1) * times);
+  return out;
+}
+
+/** Per-sample score `cotangent · logits` (the quantity a gradient map explains). */
+export function targetScores(logits: Tensor, targets: Targets): Float64Array {
+  const [n, k] = logits.dims as [number, number];
+  const cot = targetsToCotangent(targets, n, k);
+  const out = new Float64Array(n);
+  for (let b = 0; b < n; b++) {
+    let s = 0;
+    for (let j = 0; j < k; j++) s += cot.data[b * k + j]! * logits.data[b * k + j]!;
+    out[b] = s;
+  }
+  return out;
+}
