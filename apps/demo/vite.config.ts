@@ -1,4 +1,83 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
-import { defineConfig } from 'vite';
+import { type Plugin, defineConfig } from 'vite';
 
-export default defineConfig({ plugins: [react()] });
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..');
+
+/** onnxruntime-web's dist folder (resolved from @whitebox/backend-web, which depends on it). */
+function ortDist(): string {
+  const req = createRequire(join(repo, 'packages', 'backend-web', 'package.json'));
+  return dirname(req.resolve('onnxruntime-web')); // the 'require' entry: dist/ort.min.js
+}
+
+/**
+ * Files the app fetches at run time, as (served path -> file on disk):
+ * - ort/: the WebAssembly runtime (the worker calls setWasmPaths('<base>ort/'));
+ * - models/: the shipped ONNX models and their cards, when they have been trained (models/index.json lists them);
+ * - report/: the evaluation report (results.json and its SVG figures), when `pnpm start` has produced it,
+ *   plus report/index.json listing what was copied.
+ */
+function runtimeFiles(): Map<string, string> {
+  const files = new Map<string, string>();
+  const ort = ortDist();
+  for (const f of ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs']) files.set(`ort/${f}`, join(ort, f));
+  const models = join(repo, 'models');
+  if (existsSync(models)) {
+    for (const f of readdirSync(models)) if (/\.(onnx|json)$/.test(f)) files.set(`models/${f}`, join(models, f));
+  }
+  const report = join(repo, 'report');
+  if (existsSync(report)) {
+    for (const f of readdirSync(report)) {
+      const p = join(report, f);
+      if (/\.(json|svg|png)$/.test(f) && statSync(p).isFile() && statSync(p).size < 20 * 2 ** 20) files.set(`report/${f}`, p);
+    }
+  }
+  return files;
+}
+
+/** report/index.json and models/index.json: what the build copied, so the app asks only for files that exist. */
+function listing(files: Map<string, string>, dir: string): string {
+  return JSON.stringify({ files: [...files.keys()].filter((k) => k.startsWith(`${dir}/`)).map((k) => k.slice(dir.length + 1)) });
+}
+
+function whiteboxAssets(): Plugin {
+  return {
+    name: 'whitebox-assets',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const path = decodeURIComponent((req.url ?? '').split('?')[0]!.replace(/^\//, ''));
+        const files = runtimeFiles();
+        const dir = /^(report|models)\/index\.json$/.exec(path)?.[1];
+        if (dir) {
+          res.setHeader('Content-Type', 'application/json');
+          res.end(listing(files, dir));
+          return;
+        }
+        const file = files.get(path);
+        if (!file) return next();
+        res.setHeader('Content-Type', path.endsWith('.wasm') ? 'application/wasm' : path.endsWith('.mjs') ? 'text/javascript' : path.endsWith('.json') ? 'application/json' : path.endsWith('.svg') ? 'image/svg+xml' : 'application/octet-stream');
+        res.end(readFileSync(file));
+      });
+    },
+    generateBundle() {
+      const files = runtimeFiles();
+      for (const [fileName, file] of files) this.emitFile({ type: 'asset', fileName, source: readFileSync(file) });
+      for (const dir of ['report', 'models']) this.emitFile({ type: 'asset', fileName: `${dir}/index.json`, source: listing(files, dir) });
+    },
+  };
+}
+
+const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+export default defineConfig({
+  plugins: [react(), whiteboxAssets()],
+  worker: { format: 'es' },
+  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  build: { target: 'es2022', chunkSizeWarningLimit: 4096, sourcemap: false },
+  server: { headers: isolation },
+  preview: { headers: isolation },
+});

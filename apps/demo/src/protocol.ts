@@ -1,0 +1,111 @@
+// Messages between the page (main thread) and the explanation worker.
+import type { Device } from '@whitebox/core';
+
+export type ShippedModel = 'mnist' | 'cifar10';
+export type MethodId =
+  | 'vanilla-gradient'
+  | 'input-x-gradient'
+  | 'deconvnet'
+  | 'guided-backprop'
+  | 'integrated-gradients'
+  | 'grad-cam'
+  | 'guided-grad-cam';
+export type Ensemble = 'none' | 'smoothgrad' | 'smoothgrad-squared' | 'vargrad';
+export type Baseline = 'black' | 'white' | 'gray' | 'noise';
+
+export const METHOD_IDS: readonly MethodId[] = [
+  'vanilla-gradient', 'input-x-gradient', 'deconvnet', 'guided-backprop', 'integrated-gradients', 'grad-cam', 'guided-grad-cam',
+];
+export const METHOD_LABELS: Record<MethodId, string> = {
+  'vanilla-gradient': 'Vanilla gradient',
+  'input-x-gradient': 'Input × gradient',
+  deconvnet: 'Deconvnet',
+  'guided-backprop': 'Guided backprop',
+  'integrated-gradients': 'Integrated gradients',
+  'grad-cam': 'Grad-CAM',
+  'guided-grad-cam': 'Guided Grad-CAM',
+};
+export const ENSEMBLE_LABELS: Record<Ensemble, string> = {
+  none: 'plain',
+  smoothgrad: 'SmoothGrad',
+  'smoothgrad-squared': 'SmoothGrad²',
+  vargrad: 'VarGrad',
+};
+
+export interface ModelInfo {
+  /** 'mnist', 'cifar10' or 'custom:<file name>'. */
+  key: string;
+  title: string;
+  inputName: string;
+  channels: number;
+  height: number;
+  width: number;
+  numClasses: number;
+  classes: string[];
+  layers: { name: string; op: string; shape: (number | null)[] }[];
+  defaultCamLayer: string | undefined;
+  executionProvider: Device;
+  /** False when the shipped model file is missing and a random-weight SimpleCNN stands in. */
+  shipped: boolean;
+  /** Shown under the model picker (model card summary, or why a stand-in is used). */
+  note: string;
+  loadMs: number;
+}
+
+export interface ExplainOptions {
+  igSteps: number;
+  igBaseline: Baseline;
+  sgSigma: number;
+  sgSamples: number;
+  camLayer: string | undefined;
+}
+
+export interface ExplainTask {
+  method: MethodId;
+  ensemble: Ensemble;
+}
+
+export type Request =
+  | { id: number; type: 'load'; model: ShippedModel; device: Device }
+  | { id: number; type: 'load-custom'; bytes: ArrayBuffer; fileName: string; device: Device }
+  | { id: number; type: 'predict'; modelKey: string; device: Device; pixels: Float32Array }
+  | {
+      id: number;
+      type: 'explain';
+      modelKey: string;
+      device: Device;
+      pixels: Float32Array;
+      target: number;
+      tasks: ExplainTask[];
+      options: ExplainOptions;
+    }
+  | { id: number; type: 'cancel' };
+
+export interface PredictResult {
+  probabilities: number[];
+  predicted: number;
+  ms: number;
+}
+
+export interface MapResult {
+  method: MethodId;
+  ensemble: Ensemble;
+  /** Map as returned by the method, one item: [C, H, W] (C = input channels, or 1 for layer methods). */
+  data: Float32Array;
+  channels: number;
+  height: number;
+  width: number;
+  ms: number;
+}
+
+export interface WorkerErrorInfo {
+  code: string;
+  message: string;
+}
+
+export type Response =
+  | { id: number; type: 'done'; result: unknown }
+  | { id: number; type: 'error'; error: WorkerErrorInfo }
+  | { id: number; type: 'progress'; done: number; total: number; stage?: string }
+  | { id: number; type: 'map'; map: MapResult }
+  | { id: number; type: 'map-error'; method: MethodId; ensemble: Ensemble; error: WorkerErrorInfo };

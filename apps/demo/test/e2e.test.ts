@@ -1,0 +1,205 @@
+// End-to-end: the built demo in Debian's headless chromium (playwright-core), served by scripts/serve.mjs.
+// Builds apps/demo/dist first when it is missing. Screenshots go to apps/demo/test-results/ (a CI artifact).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GraphBuilder, f32, i64 } from '@whitebox/onnx';
+// @ts-expect-error plain ESM script without types
+import { startServer } from '../scripts/serve.mjs';
+
+const demo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const results = join(demo, 'test-results');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Without chromium the suite is skipped locally, but fails in CI (where .ci/run installs it).
+const haveChromium = existsSync(CHROMIUM) || !!process.env.CI;
+const METHODS = ['vanilla-gradient', 'input-x-gradient', 'deconvnet', 'guided-backprop', 'integrated-gradients', 'grad-cam', 'guided-grad-cam'];
+
+/** A minimal valid PNG (8-bit grayscale, all black) of any size: tiny on disk, huge when decoded. */
+function blackPng(width: number, height: number): Buffer {
+  const table = new Int32Array(256).map((_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c;
+  });
+  const crc = (buf: Buffer) => {
+    let c = -1;
+    for (const b of buf) c = table[(c ^ b) & 0xff]! ^ (c >>> 8);
+    return (c ^ -1) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // grayscale
+  const raw = Buffer.alloc((width + 1) * height); // filter byte 0 + zero pixels per row
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Per-canvas pixel statistics: distinct RGB colors and the luminance range. */
+async function canvasStats(page: Page, testId: string): Promise<{ distinct: number; min: number; max: number }> {
+  return page.evaluate((id) => {
+    const c = document.querySelector(`[data-testid="${id}"]`) as HTMLCanvasElement | null;
+    if (!c) throw new Error(`no canvas ${id}`);
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const colors = new Set<number>();
+    let min = 255, max = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      colors.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+      const l = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
+      min = Math.min(min, l);
+      max = Math.max(max, l);
+    }
+    return { distinct: colors.size, min, max };
+  }, testId);
+}
+
+async function waitForMaps(page: Page, ensemble = 'none'): Promise<void> {
+  await page.waitForSelector('[data-testid="status"][data-status="ready"]', { timeout: 90_000 });
+  for (const m of METHODS) {
+    await page.waitForSelector(`[data-testid="map-${ensemble}-${m}"][data-ready="true"], [data-testid="map-${ensemble}-${m}-error"]`, { timeout: 60_000 });
+  }
+}
+
+async function expectMapsNonUniform(page: Page, ensemble = 'none'): Promise<void> {
+  for (const m of METHODS) {
+    const err = page.getByTestId(`map-${ensemble}-${m}-error`);
+    if (await err.count()) throw new Error(`${ensemble}/${m} failed in the browser: ${await err.textContent()}`);
+    const s = await canvasStats(page, `map-${ensemble}-${m}`);
+    expect(s.distinct, `${ensemble}/${m}: distinct colors`).toBeGreaterThan(8);
+    expect(s.max - s.min, `${ensemble}/${m}: luminance range`).toBeGreaterThan(60);
+  }
+}
+
+describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
+  let server: Server;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(join(demo, 'dist', 'index.html'))) {
+      execFileSync('pnpm', ['exec', 'vite', 'build'], { cwd: demo, stdio: 'inherit', timeout: 240_000 });
+    }
+    mkdirSync(results, { recursive: true });
+    ({ server, url } = await startServer({ port: 0 }));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
+  });
+
+  it('loads MNIST, predicts a bundled test digit and draws all seven maps', async () => {
+    expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
+    await waitForMaps(page);
+    await page.getByTestId('overlay').fill('1'); // maps alone, not blended with the digit
+    await page.getByTestId('sample-21').click(); // the samples are sorted by class, 3 per class: #21 is a 7
+    await waitForMaps(page);
+    await expect.poll(() => page.getByTestId('prediction').textContent()).toMatch(/^Prediction: \S+ \(\d+\.\d%\)/);
+    const shipped = !((await page.getByTestId('model-note').textContent()) ?? '').includes('random-weight');
+    if (shipped) expect(await page.getByTestId('prediction').textContent()).toMatch(/^Prediction: 7 /);
+    await expectMapsNonUniform(page);
+    const times = await page.locator('.map figcaption').allTextContents();
+    expect(times.filter((t) => /^\d+ ms$/.test(t))).toHaveLength(7);
+    await page.screenshot({ path: join(results, 'mnist.png'), fullPage: true });
+  });
+
+  it('explains another class and runs the SmoothGrad ensembles', async () => {
+    await page.getByTestId('target').selectOption('3');
+    await page.getByTestId('sg-samples').fill('4');
+    await page.getByTestId('ensemble-smoothgrad').check();
+    await page.getByTestId('ensemble-vargrad').check();
+    await waitForMaps(page, 'vargrad');
+    expect(await page.getByTestId('explained-class').textContent()).toBe('3');
+    await expectMapsNonUniform(page, 'smoothgrad');
+    await expectMapsNonUniform(page, 'vargrad');
+    await page.screenshot({ path: join(results, 'mnist-smoothgrad.png'), fullPage: true });
+    await page.getByTestId('ensemble-smoothgrad').uncheck();
+    await page.getByTestId('ensemble-vargrad').uncheck();
+    await page.getByTestId('target').selectOption('');
+  });
+
+  it('switches to CIFAR-10 and explains a colour image', async () => {
+    await page.getByTestId('model-cifar10').check();
+    await page.waitForSelector('[data-testid="model-note"]:has-text("CIFAR-10")', { timeout: 60_000 });
+    await waitForMaps(page);
+    await expect.poll(() => page.getByTestId('prediction').textContent()).toMatch(/^Prediction: \S+ \(\d+\.\d%\)/);
+    await expectMapsNonUniform(page);
+    await page.screenshot({ path: join(results, 'cifar10.png'), fullPage: true });
+  });
+
+  it('refuses a non-image, a huge image and an oversized file with clear messages', async () => {
+    await page.getByTestId('model-mnist').check();
+    await waitForMaps(page);
+    const upload = page.getByTestId('image-upload');
+    await upload.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('just some text, not pixels') });
+    await expect.poll(() => page.getByTestId('input-error').textContent()).toContain('notes.txt is not an image');
+    await upload.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: blackPng(8000, 6000) });
+    await expect.poll(() => page.getByTestId('input-error').textContent(), { timeout: 20_000 }).toContain('huge.png is 8000×6000 pixels');
+    await upload.setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: Buffer.alloc(21 * 2 ** 20) });
+    await expect.poll(() => page.getByTestId('input-error').textContent()).toContain('big.png is 21.0 MB');
+    await page.screenshot({ path: join(results, 'bad-image.png'), fullPage: true });
+    // Still working: a real (tiny) image is accepted and explained.
+    await upload.setInputFiles({ name: 'ok.png', mimeType: 'image/png', buffer: blackPng(40, 30) });
+    await page.waitForSelector('.source:has-text("upload ok.png")');
+    await waitForMaps(page);
+    expect(await page.getByTestId('input-error').count()).toBe(0);
+  });
+
+  it('reports a malformed ONNX file, an unsupported operator and a non-image model, and keeps working', async () => {
+    await page.getByTestId('model-custom').check();
+    const upload = page.getByTestId('onnx-upload');
+    await upload.setInputFiles({ name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('definitely not a protobuf ModelProto \x00\xff\x13') });
+    await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toContain('broken.onnx');
+    await page.screenshot({ path: join(results, 'bad-onnx.png'), fullPage: true });
+
+    // An image model with an operator the gradient builder does not know (Hardmax, after the logits' MatMul).
+    const g = new GraphBuilder('unsupported');
+    g.input('x', ['N', 1, 8, 8]);
+    g.initializer('shape', i64([-1, 64]));
+    g.initializer('w', f32(new Float32Array(64 * 3).fill(0.1), [64, 3]));
+    const [flat] = g.node('Reshape', ['x', 'shape'], 1);
+    const [z] = g.node('MatMul', [flat!, 'w'], 1);
+    g.node('Hardmax', [z!], ['y'], { axis: 1 });
+    g.output('y', ['N', 3]);
+    await upload.setInputFiles({ name: 'hardmax.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(g.toModelBytes()) });
+    await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toContain('Hardmax');
+
+    // A model whose input is not an image: [N, 10] -> [N, 3].
+    const v = new GraphBuilder('vector');
+    v.input('features', ['N', 10]);
+    v.initializer('w', f32(new Float32Array(30).fill(0.1), [10, 3]));
+    v.node('MatMul', ['features', 'w'], ['logits']);
+    v.output('logits', ['N', 3]);
+    await upload.setInputFiles({ name: 'vector.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(v.toModelBytes()) });
+    await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toMatch(/vector\.onnx.*not an image|image/);
+    await page.screenshot({ path: join(results, 'non-image-onnx.png'), fullPage: true });
+
+    // The app keeps working: back to MNIST, maps again.
+    await page.getByTestId('model-mnist').check();
+    await waitForMaps(page);
+    await expectMapsNonUniform(page);
+    expect(pageErrors).toEqual([]);
+  });
+});
