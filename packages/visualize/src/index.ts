@@ -1,2 +1,5 @@
-export {};
+export * from './colormaps.js';
+export * from './render.js';
+export * from './png.js';
+export * from './grid.js';
 export * from './charts.js';
