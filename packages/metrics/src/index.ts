@@ -9,3 +9,4 @@ export * from './coherence.js';
 export * from './render.js';
 export * from './cache.js';
 export * from './report.js';
+export * from './pipeline.js';

@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { WhiteBoxError } from '@whitebox/core';
 import { barChartSvg, lineChartSvg, type ChartSeries } from '@whitebox/visualize';
 import type { CoherenceResult } from './coherence.js';
 import { gridPng, imageToRgb, relevanceToRgb, type RgbImage } from './render.js';
@@ -37,6 +38,45 @@ export interface ReportFiles {
   json: string;
   csv: string[];
   png: string[];
+}
+
+/** The report's data as stored in results.json (PNG grids referenced by file name). */
+export interface SerializedResults {
+  meta: EvaluationMeta;
+  coherence?: { classes: string[]; indices: number[]; methods: string[]; png: string };
+  selectivity?: Omit<SelectivityResult, 'curves'> & { curves: Array<Omit<SelectivityResult['curves'][number], 'checkpoints'> & { checkpointSteps: number[]; png?: string }> };
+  roarKar?: RoarKarResult;
+  road?: RoadResult;
+  sanity?: SanityResult;
+}
+
+const fileSafe = (s: string): string => s.replace(/[^a-z0-9_-]/gi, '_');
+
+/** Splits results into JSON-able data and the PNG files it refers to. */
+export function serializeResults(results: EvaluationResults): { data: SerializedResults; images: Record<string, Uint8Array> } {
+  const images: Record<string, Uint8Array> = {};
+  const data: SerializedResults = { meta: results.meta };
+  if (results.coherence) {
+    const co = results.coherence;
+    images['coherence.png'] = co.png;
+    data.coherence = { classes: co.classes, indices: co.indices, methods: co.methods, png: 'coherence.png' };
+  }
+  if (results.selectivity) {
+    const s = results.selectivity;
+    data.selectivity = {
+      ...s,
+      curves: s.curves.map(({ checkpoints, ...c }) => {
+        const png = selectivityCheckpointPng(s, c.method);
+        const name = `selectivity_${fileSafe(c.method)}.png`;
+        if (png) images[name] = png;
+        return { ...c, checkpointSteps: checkpoints.map((p) => p.step), ...(png ? { png: name } : {}) };
+      }),
+    };
+  }
+  if (results.roarKar) data.roarKar = results.roarKar;
+  if (results.road) data.road = results.road;
+  if (results.sanity) data.sanity = results.sanity;
+  return { data, images };
 }
 
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -78,6 +118,35 @@ figure{margin:.5em 0}figcaption{font-size:.85em;color:#555}img{image-rendering:p
  * `results.json`, one CSV per evaluation and the PNGs into `outDir`.
  */
 export async function writeReport(results: EvaluationResults, outDir: string): Promise<ReportFiles> {
+  const { data, images } = serializeResults(results);
+  return writeSerializedReport(data, images, outDir);
+}
+
+/**
+ * Rebuilds the report from a results directory written before (results.json and its PNGs),
+ * e.g. by `whitebox evaluate`, into `outDir` (default: the same directory).
+ */
+export async function writeReportFromDir(resultsDir: string, outDir = resultsDir): Promise<ReportFiles> {
+  const file = join(resultsDir, 'results.json');
+  if (!existsSync(file)) throw new WhiteBoxError('NOT_FOUND', `no results.json in ${resolve(resultsDir)}: run 'whitebox evaluate' or 'whitebox run' first`, { file });
+  let data: SerializedResults;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8')) as SerializedResults;
+  } catch (err) {
+    throw new WhiteBoxError('INVALID_DATA', `${file} is not valid JSON: ${(err as Error).message}`, { file });
+  }
+  if (!data || typeof data !== 'object' || !data.meta || typeof data.meta.dataset !== 'string') throw new WhiteBoxError('INVALID_DATA', `${file} has no 'meta' section: not a WhiteBox results file`, { file });
+  const images: Record<string, Uint8Array> = {};
+  const names = [data.coherence?.png, ...(data.selectivity?.curves.map((c) => c.png) ?? [])].filter((n): n is string => !!n);
+  for (const n of names) {
+    const p = join(resultsDir, n);
+    if (!existsSync(p)) throw new WhiteBoxError('NOT_FOUND', `${file} refers to ${n}, which is missing from ${resolve(resultsDir)}`, { file: p });
+    images[n] = new Uint8Array(readFileSync(p));
+  }
+  return writeSerializedReport(data, images, outDir);
+}
+
+async function writeSerializedReport(results: SerializedResults, images: Record<string, Uint8Array>, outDir: string): Promise<ReportFiles> {
   const dir = resolve(outDir);
   mkdirSync(dir, { recursive: true });
   const files: ReportFiles = { dir, html: join(dir, 'index.html'), json: join(dir, 'results.json'), csv: [], png: [] };
@@ -101,9 +170,10 @@ export async function writeReport(results: EvaluationResults, outDir: string): P
 
   if (results.coherence) {
     const co = results.coherence;
-    writePng('coherence.png', co.png);
+    const png = images[co.png]!;
+    writePng(co.png, png);
     section('coherence', 'Coherence', `<p class="note">One test sample per class (rows: ${esc(co.classes.join(', '))}); columns: the input, then ${esc(co.methods.join(', '))}. Maps are per-pixel relevance (|map| summed over channels), scaled to each map's 99.5th percentile.</p>
-<figure><img class="grid" alt="coherence grid" src="${dataUri(co.png)}"><figcaption>columns: input | ${esc(co.methods.join(' | '))}</figcaption></figure>`);
+<figure><img class="grid" alt="coherence grid" src="${dataUri(png)}"><figcaption>columns: input | ${esc(co.methods.join(' | '))}</figcaption></figure>`);
   }
 
   if (results.selectivity) {
@@ -119,11 +189,10 @@ export async function writeReport(results: EvaluationResults, outDir: string): P
     writeCsv('selectivity.csv', ['method', 'step', 'fraction_removed', 'logit', 'probability', 'accuracy'], s.curves.flatMap((c) => c.logit.map((_, i) => [c.method, i, s.fractionRemoved[i]!, c.logit[i]!, c.probability[i]!, c.accuracy[i]!])));
     const cps: string[] = [];
     for (const c of s.curves) {
-      const png = selectivityCheckpointPng(s, c.method);
-      if (!png) continue;
-      const name = `selectivity_${c.method.replace(/[^a-z0-9_-]/gi, '_')}.png`;
-      writePng(name, png);
-      cps.push(`<figure><img alt="selectivity checkpoints ${esc(c.method)}" src="${dataUri(png)}"><figcaption>${esc(c.method)}: steps ${c.checkpoints.map((p) => p.step).join(', ')} (image row, then its map)</figcaption></figure>`);
+      const png = c.png ? images[c.png] : undefined;
+      if (!png || !c.png) continue;
+      writePng(c.png, png);
+      cps.push(`<figure><img alt="selectivity checkpoints ${esc(c.method)}" src="${dataUri(png)}"><figcaption>${esc(c.method)}: steps ${c.checkpointSteps.join(', ')} (image row, then its map)</figcaption></figure>`);
     }
     section('selectivity', 'Selectivity', `<p class="note">Montavon et al. 2018: ${s.samples} test images; after each step the currently most relevant remaining ${s.patchSize === 1 ? 'pixel' : 'patch'} is set to ${s.removalValue} and the image is re-explained. Area = mean height of the curve over ${s.steps} steps: <b>lower = more selective</b>.</p>
 <div class="charts">${probSvg}${accSvg}${logitSvg}</div>
@@ -200,15 +269,7 @@ ${table(['method', 'AUC probability', 'AUC logit', 'AUC accuracy'], aucRows)}
     section('timings', 'Timings', `<div class="charts">${svg}</div>${table(['stage', 'seconds'], timingRows.map(([k, v]) => [k, fmt(v, 1)]))}`);
   }
 
-  const json = {
-    meta,
-    coherence: results.coherence && { classes: results.coherence.classes, indices: results.coherence.indices, methods: results.coherence.methods, png: 'coherence.png' },
-    selectivity: results.selectivity && { ...results.selectivity, curves: results.selectivity.curves.map(({ checkpoints, ...c }) => ({ ...c, checkpointSteps: checkpoints.map((p) => p.step) })) },
-    roarKar: results.roarKar,
-    road: results.road,
-    sanity: results.sanity,
-  };
-  writeFileSync(files.json, JSON.stringify(json, null, 2));
+  writeFileSync(files.json, JSON.stringify(results, null, 2));
   const settings = Object.entries(meta.settings).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]);
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>WhiteBox report: ${esc(meta.dataset)} (${esc(meta.scale)})</title><style>${STYLE}</style></head>

@@ -1,0 +1,208 @@
+import { WhiteBoxError, type Model, type ProgressCallback } from '@whitebox/core';
+import { cachedFloat32 } from './cache.js';
+import { coherence } from './coherence.js';
+import { balancedIndices, imagesToTensor, subsetDataset, validateDataset, type ImageDataset } from './data.js';
+import { randomExplainer, type Explainer } from './explainer.js';
+import { writeReport, type EvaluationResults, type ReportFiles } from './report.js';
+import { road } from './road.js';
+import { randomRelevance, roarKar, type RelevanceSet, type Retrain } from './roar.js';
+import { sanityCheck, type CascadeStep } from './sanity.js';
+import { selectivity } from './selectivity.js';
+
+export type Scale = 'quick' | 'standard' | 'full';
+export const SCALES_LIST: readonly Scale[] = ['quick', 'standard', 'full'];
+export type Stage = 'coherence' | 'selectivity' | 'road' | 'sanity' | 'roar-maps' | 'roar-kar';
+export const STAGES: readonly Stage[] = ['coherence', 'selectivity', 'road', 'sanity', 'roar-maps', 'roar-kar'];
+
+/** Sizes of every evaluation at one scale. `undefined` counts mean the whole split. */
+export interface ScaleSettings {
+  selectivitySamples: number;
+  selectivitySteps: number;
+  patchSize: number;
+  roadSamples: number;
+  roadFractions: number[];
+  sanitySamples: number;
+  /** ROAR/KAR training images (balanced subset) and test images; undefined = all. */
+  roarTrain: number | undefined;
+  roarTest: number | undefined;
+  fractions: number[];
+  seeds: number[];
+  /** Retraining epochs; undefined = the epochs the shipped model was trained with (the caller's default). */
+  epochs: number | undefined;
+}
+
+export const SCALES: Record<Scale, ScaleSettings> = {
+  quick: { selectivitySamples: 32, selectivitySteps: 50, patchSize: 1, roadSamples: 200, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 16, roarTrain: 2000, roarTest: 500, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0], epochs: 1 },
+  standard: { selectivitySamples: 100, selectivitySteps: 50, patchSize: 1, roadSamples: 1000, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 50, roarTrain: 10000, roarTest: 2000, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0, 1], epochs: 2 },
+  full: { selectivitySamples: 500, selectivitySteps: 50, patchSize: 1, roadSamples: 10000, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 200, roarTrain: undefined, roarTest: undefined, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0, 1, 2], epochs: undefined },
+};
+
+/** A method as the pipeline sees it: an id, how to explain with a given model, and what keys its cached maps. */
+export interface PipelineMethod {
+  id: string;
+  explainer(model: Model): Explainer;
+  /** Method options that change its maps (part of the map cache key). */
+  options?: unknown;
+  /** Leave out of ROAR/KAR retraining (costly ensembles at small scales). */
+  skipRoar?: boolean;
+}
+
+export interface StageProgress {
+  update: ProgressCallback;
+  stop(): void;
+}
+
+export interface PipelineInput {
+  dataset: string;
+  scale: Scale | string;
+  settings: ScaleSettings;
+  model: Model;
+  /** How the report names the model (its path). */
+  modelLabel: string;
+  train: ImageDataset;
+  test: ImageDataset;
+  methods: readonly PipelineMethod[];
+  retrain?: Retrain;
+  /** Retrainings at once (default 1). */
+  concurrency?: number;
+  /** The model-randomization cascade, top layer first. */
+  cascade?: readonly CascadeStep[];
+  /** Where training-set maps are cached (keyed by model hash, method and options, data). */
+  cacheDir?: string;
+  outDir: string;
+  stages?: readonly Stage[];
+  /** Removal value for selectivity, pixel space (default 0). */
+  removalValue?: number;
+  /** A progress display per stage (the CLI passes progress bars). */
+  progress?: (label: string) => StageProgress;
+  log?: (message: string) => void;
+  command?: string;
+  /** Seed of the random baselines (default 0). */
+  seed?: number;
+}
+
+export interface PipelineOutput {
+  results: EvaluationResults;
+  files: ReportFiles;
+}
+
+/** Maps of a whole dataset split, computed in chunks with progress, cached on disk. */
+export async function datasetRelevance(model: Model, method: PipelineMethod, ds: ImageDataset, split: string, cacheDir: string | undefined, onProgress?: ProgressCallback, chunk = 256): Promise<{ data: Float32Array; hit: boolean }> {
+  const hw = ds.height * ds.width;
+  const key = { kind: 'relevance', version: 1, model: model.modelHash, method: method.id, options: method.options ?? null, dataset: ds.name, split, count: ds.count, images: digest(ds.images) };
+  return cachedFloat32(cacheDir, key, ds.count * hw, async () => {
+    const explainer = method.explainer(model);
+    const out = new Float32Array(ds.count * hw);
+    onProgress?.({ done: 0, total: ds.count, stage: `${method.id} ${split}` });
+    for (let s = 0; s < ds.count; s += chunk) {
+      const e = Math.min(ds.count, s + chunk);
+      const rel = await explainer.relevance(imagesToTensor(ds, s, e), Int32Array.from(ds.labels.subarray(s, e)));
+      if (rel.length !== (e - s) * hw) throw new WhiteBoxError('SHAPE_MISMATCH', `${method.id}: ${rel.length} relevance values for ${e - s} images of ${ds.height}×${ds.width}`);
+      out.set(rel, s * hw);
+      onProgress?.({ done: e, total: ds.count, stage: `${method.id} ${split}` });
+    }
+    return out;
+  });
+}
+
+function digest(bytes: Uint8Array): string {
+  // FNV-1a over the bytes, 2 lanes: cheap and enough to tell subsets apart in a cache key.
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < bytes.length; i++) {
+    a = Math.imul(a ^ bytes[i]!, 0x01000193) >>> 0;
+    b = Math.imul(b ^ bytes[i]! ^ (i & 0xff), 0x811c9dc5) >>> 0;
+  }
+  return `${bytes.length}:${a.toString(16)}:${b.toString(16)}`;
+}
+
+/**
+ * The main job: coherence, selectivity, ROAD, the sanity check and ROAR/KAR for every method
+ * (plus the random baseline) on one model and dataset, then the report. Times every stage.
+ */
+export async function runPipeline(input: PipelineInput): Promise<PipelineOutput> {
+  const stages = new Set(input.stages ?? STAGES);
+  for (const s of stages) if (!STAGES.includes(s)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown evaluation stage '${s}' (known: ${STAGES.join(', ')})`);
+  validateDataset(input.train, 'pipeline train set');
+  validateDataset(input.test, 'pipeline test set');
+  const { model, settings: cfg } = input;
+  const shape = model.inputShape;
+  if (shape[1] !== input.test.channels || shape[2] !== input.test.height || shape[3] !== input.test.width) {
+    throw new WhiteBoxError('SHAPE_MISMATCH', `model ${input.modelLabel} takes [N, ${shape.slice(1).join(', ')}] images but dataset '${input.test.name}' has ${input.test.channels}×${input.test.height}×${input.test.width}`);
+  }
+  if (model.numClasses !== input.test.classes.length) throw new WhiteBoxError('SHAPE_MISMATCH', `model ${input.modelLabel} has ${model.numClasses} classes but dataset '${input.test.name}' has ${input.test.classes.length}`);
+  if (input.methods.length === 0) throw new WhiteBoxError('INVALID_ARGUMENT', 'no attribution methods to evaluate');
+  const log = input.log ?? (() => {});
+  const seed = input.seed ?? 0;
+  const timings: Record<string, number> = {};
+  const withProgress = async <T>(stage: string, label: string, fn: (p: ProgressCallback | undefined) => Promise<T>): Promise<T> => {
+    const bar = input.progress?.(label);
+    const t0 = performance.now();
+    try {
+      return await fn(bar?.update);
+    } finally {
+      bar?.stop();
+      timings[stage] = (timings[stage] ?? 0) + (performance.now() - t0) / 1000;
+      log(`${label}: ${timings[stage]!.toFixed(1)} s`);
+    }
+  };
+  const explainers = (m: Model): Explainer[] => input.methods.map((x) => x.explainer(m));
+  const results: EvaluationResults = {
+    meta: {
+      dataset: input.dataset, scale: String(input.scale), model: input.modelLabel, modelHash: model.modelHash,
+      methods: input.methods.map((m) => m.id), createdAt: new Date().toISOString(), timings, settings: { ...cfg, removalValue: input.removalValue ?? 0, concurrency: input.concurrency ?? 1 },
+      ...(input.command ? { command: input.command } : {}),
+    },
+  };
+  const evalSubset = (n: number, name: string): ImageDataset => subsetDataset(input.test, balancedIndices(input.test, n), `${input.test.name}-${name}${n}`);
+
+  if (stages.has('coherence')) {
+    results.coherence = await withProgress('coherence', 'coherence', (p) => coherence(input.test, explainers(model), { onProgress: p }));
+  }
+  if (stages.has('selectivity')) {
+    const sub = evalSubset(cfg.selectivitySamples, 'sel');
+    results.selectivity = await withProgress('selectivity', 'selectivity', (p) =>
+      selectivity(model, [...explainers(model), randomExplainer(seed)], imagesToTensor(sub), sub.labels, { steps: cfg.selectivitySteps, patchSize: cfg.patchSize, removalValue: input.removalValue ?? 0, onProgress: p }));
+  }
+  if (stages.has('road')) {
+    const sub = evalSubset(cfg.roadSamples, 'road');
+    results.road = await withProgress('road', 'ROAD', (p) => road(model, [...explainers(model), randomExplainer(seed + 1)], imagesToTensor(sub), sub.labels, { fractions: cfg.roadFractions, seed, onProgress: p }));
+  }
+  if (stages.has('sanity')) {
+    if (!input.cascade || input.cascade.length === 0) log('sanity check skipped: no randomization cascade given');
+    else {
+      const sub = evalSubset(cfg.sanitySamples, 'sanity');
+      results.sanity = await withProgress('sanity', 'sanity check', (p) =>
+        sanityCheck(model, input.methods.map((m) => ({ name: m.id, make: (mm: Model) => m.explainer(mm) })), input.cascade!, imagesToTensor(sub), sub.labels, { onProgress: p }));
+    }
+  }
+  if (stages.has('roar-maps') || stages.has('roar-kar')) {
+    const train = cfg.roarTrain !== undefined && cfg.roarTrain < input.train.count ? subsetDataset(input.train, balancedIndices(input.train, cfg.roarTrain), `${input.train.name}-${cfg.roarTrain}`) : input.train;
+    const test = cfg.roarTest !== undefined && cfg.roarTest < input.test.count ? subsetDataset(input.test, balancedIndices(input.test, cfg.roarTest), `${input.test.name}-${cfg.roarTest}`) : input.test;
+    const roarMethods = input.methods.filter((m) => !m.skipRoar);
+    const hw = train.height * train.width;
+    const sets: RelevanceSet[] = [];
+    await withProgress('roar-maps', 'ROAR/KAR maps', async (p) => {
+      const total = roarMethods.length * (train.count + test.count);
+      let base = 0;
+      const sub: ProgressCallback | undefined = p && ((q) => p({ done: base + q.done, total, stage: q.stage }));
+      for (const m of roarMethods) {
+        const tr = await datasetRelevance(model, m, train, 'train', input.cacheDir, sub);
+        base += train.count;
+        const te = await datasetRelevance(model, m, test, 'test', input.cacheDir, sub);
+        base += test.count;
+        p?.({ done: base, total, stage: `${m.id}${tr.hit && te.hit ? ' (cached)' : ''}` });
+        sets.push({ method: m.id, train: tr.data, test: te.data });
+      }
+      sets.push({ method: 'random', train: randomRelevance(train.count, hw, seed + 11), test: randomRelevance(test.count, hw, seed + 12) });
+    });
+    if (stages.has('roar-kar')) {
+      if (!input.retrain) throw new WhiteBoxError('INVALID_ARGUMENT', 'ROAR/KAR needs a retrain function');
+      results.roarKar = await withProgress('roar-kar', 'ROAR/KAR retraining', (p) =>
+        roarKar(train, test, sets, input.retrain!, { fractions: cfg.fractions, seeds: cfg.seeds, concurrency: input.concurrency ?? 1, onProgress: p }));
+    }
+  }
+  await withProgress('report', 'report', async () => writeReport(results, input.outDir));
+  // Written again so that the report's own time is in it (cheap: the charts are small).
+  return { results, files: await writeReport(results, input.outDir) };
+}
