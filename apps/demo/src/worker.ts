@@ -3,9 +3,9 @@
 // their method instances, and runs predictions and attributions off the main thread.
 import '@whitebox/backend-web';
 import { setWasmPaths } from '@whitebox/backend-web';
-import { type Attribution, type Device, type Model, Rng, Tensor, WhiteBoxError } from '@whitebox/core';
-import * as onnx from '@whitebox/onnx';
-import { createMethod, smoothGradClass } from './methods.js';
+import { type Device, type Model, Rng, Tensor, WhiteBoxError } from '@whitebox/core';
+import { buildSimpleCnn, loadModel } from '@whitebox/onnx';
+import { type AnyAttribution, createMethod, ensembleOf } from './methods.js';
 import type {
   Baseline, Ensemble, ExplainOptions, MapResult, MethodId, ModelInfo, PredictResult, Request, Response as WorkerResponse, ShippedModel, WorkerErrorInfo,
 } from './protocol.js';
@@ -18,7 +18,7 @@ setWasmPaths(new URL(`${import.meta.env.BASE_URL}ort/`, self.location.origin).hr
 interface LoadedModel {
   info: ModelInfo;
   model: Model;
-  methods: Map<string, Attribution<any>>;
+  methods: Map<string, AnyAttribution>;
 }
 
 const models = new Map<string, Promise<LoadedModel>>();
@@ -34,16 +34,6 @@ const SHIPPED: Record<ShippedModel, { file: string; card: string; title: string;
     classes: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
   },
 };
-
-type OnnxApi = {
-  loadModel(bytes: Uint8Array, options: { backend: 'web'; device: Device; batchSize?: number }): Promise<Model>;
-  buildSimpleCnn(options: { channels: number; height: number; width: number; seed?: number; numClasses?: number }): Uint8Array;
-};
-function onnxApi(): OnnxApi {
-  const api = onnx as unknown as Partial<OnnxApi>;
-  if (typeof api.loadModel !== 'function') throw new WhiteBoxError('NOT_FOUND', '@whitebox/onnx has no loadModel export: is the package built?');
-  return api as OnnxApi;
-}
 
 const asset = (path: string) => new URL(`${import.meta.env.BASE_URL}${path}`, self.location.origin).href;
 
@@ -129,13 +119,11 @@ async function loadShipped(name: ShippedModel, device: Device): Promise<LoadedMo
     if (card && Array.isArray(card.classes)) spec.classes = card.classes.map(String);
     note = describeCard(card) || `${spec.file}`;
   } else {
-    const api = onnxApi();
-    if (typeof api.buildSimpleCnn !== 'function') throw new WhiteBoxError('NOT_FOUND', `${spec.file} is missing and @whitebox/onnx has no buildSimpleCnn`);
-    bytes = api.buildSimpleCnn({ channels: spec.channels, height: spec.size, width: spec.size, seed: 1 });
+    bytes = buildSimpleCnn({ channels: spec.channels, height: spec.size, width: spec.size, seed: 1 });
     shipped = false;
     note = `${spec.file} is not built yet (train it with the CLI): this is a random-weight SimpleCNN, so predictions and maps are meaningless`;
   }
-  const model = await onnxApi().loadModel(bytes, { backend: 'web', device, batchSize: 32 });
+  const model = await loadModel(bytes, { backend: 'web', device, batchSize: 32 });
   const info = infoOf(model, name, spec.title, spec.classes, shipped, note, 0);
   await warmUp(model, info);
   info.loadMs = performance.now() - t0;
@@ -147,7 +135,7 @@ async function loadCustom(bytes: Uint8Array, fileName: string, device: Device): 
   if (bytes.length === 0) throw new WhiteBoxError('INVALID_MODEL', `${fileName}: the file is empty`, { file: fileName });
   let model: Model;
   try {
-    model = await onnxApi().loadModel(bytes, { backend: 'web', device, batchSize: 32 });
+    model = await loadModel(bytes, { backend: 'web', device, batchSize: 32 });
   } catch (err) {
     throw withFile(err, fileName);
   }
@@ -209,7 +197,7 @@ function methodOptions(method: MethodId, input: Tensor, o: ExplainOptions): Reco
   return opts;
 }
 
-function method(loaded: LoadedModel, id: MethodId): Attribution<any> {
+function method(loaded: LoadedModel, id: MethodId): AnyAttribution {
   let m = loaded.methods.get(id);
   if (!m) {
     m = createMethod(id, loaded.model);
@@ -225,12 +213,8 @@ async function attribute(
   const base = method(loaded, id);
   const opts = { ...methodOptions(id, input, o), onProgress: (p: { done: number; total: number }) => onProgress(p.done, p.total) };
   if (ensemble === 'none') return base.attribute(input, target, opts);
-  const SG = smoothGradClass();
-  const sg = new SG(base, { variant: ensemble, samples: o.sgSamples, sigma: o.sgSigma, seed: 0 });
-  return sg.attribute(input, target, {
-    ...opts, variant: ensemble, samples: o.sgSamples, sigma: o.sgSigma, noiseLevel: o.sgSigma, stdevs: o.sgSigma, seed: 0,
-    methodOptions: methodOptions(id, input, o),
-  });
+  const { onProgress: _p, ...baseOptions } = opts;
+  return ensembleOf(base, ensemble, o.sgSamples, o.sgSigma).attribute(input, target, { onProgress: opts.onProgress, batchSize: 64, baseOptions });
 }
 
 function errorInfo(err: unknown): WorkerErrorInfo {
