@@ -196,13 +196,21 @@ function ExplainView() {
   }, [client, info, input, effectiveTarget, ensembles, options, device]);
 
   useEffect(() => {
+    setCells({}); // maps of other settings must not linger as if they were these
     const t = setTimeout(explain, 150); // debounce slider drags
     return () => clearTimeout(t);
   }, [explain]);
 
+  // What the page computed, for tests and curious visitors (window.__whitebox in the console).
+  useEffect(() => {
+    (window as unknown as { __whitebox: unknown }).__whitebox = { info, input, prediction, target: effectiveTarget, options, cells, device };
+  }, [info, input, prediction, effectiveTarget, options, cells, device]);
+
   const inputRgba = useMemo(() => (info && input ? pixelsToRgba(input.pixels, info.channels, info.height, info.width) : null), [info, input]);
   const rows: Ensemble[] = ['none', ...ensembles];
-  const status = loading ? 'loading' : busy ? 'explaining' : info && input && prediction ? 'ready' : 'idle';
+  const pending = rows.length * METHOD_IDS.length - Object.keys(cells).length;
+  // 'ready' means: every map on screen belongs to the current input, target and settings.
+  const status = loading ? 'loading' : !info || !input ? 'idle' : busy || !prediction || pending > 0 ? 'explaining' : 'ready';
 
   return (
     <main className="explain">

@@ -1,14 +1,19 @@
 // End-to-end: the built demo in Debian's headless chromium (playwright-core), served by scripts/serve.mjs.
 // Builds apps/demo/dist first when it is missing. Screenshots go to apps/demo/test-results/ (a CI artifact).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphBuilder, f32, i64 } from '@whitebox/onnx';
+import '@whitebox/backend-node';
+import { Tensor } from '@whitebox/core';
+import { GradCam } from '@whitebox/grad-cam';
+import { IntegratedGradients } from '@whitebox/integrated-gradients';
+import { GraphBuilder, buildSimpleCnn, f32, i64, loadModel } from '@whitebox/onnx';
+import { VanillaGradient } from '@whitebox/vanilla-gradient';
 // @ts-expect-error plain ESM script without types
 import { startServer } from '../scripts/serve.mjs';
 
@@ -83,6 +88,49 @@ async function expectMapsNonUniform(page: Page, ensemble = 'none'): Promise<void
   }
 }
 
+/** Largest |a - b| relative to max |b|. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let d = 0, m = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return d / (m || 1);
+}
+
+/**
+ * The browser's numbers (WebAssembly, in the worker) against an independent run of the same model in Node
+ * (onnxruntime-node CPU): probabilities, vanilla gradient, integrated gradients and Grad-CAM for the shown input.
+ */
+async function expectSameAsNode(page: Page): Promise<void> {
+  type Cell = { map?: { data: Record<string, number>; channels: number; height: number; width: number } };
+  const st = await page.evaluate(() => {
+    const w = (window as unknown as { __whitebox: any }).__whitebox;
+    const arr = (x: ArrayLike<number>) => Array.from(x);
+    const cells: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(w.cells as Record<string, { map?: { data: Float32Array } }>)) cells[k] = v.map ? { map: { ...v.map, data: arr(v.map.data) } } : {};
+    return { info: w.info, pixels: arr(w.input.pixels), probabilities: w.prediction.probabilities as number[], target: w.target as number, options: w.options, cells };
+  });
+  const { channels: c, height: h, width: wd } = st.info;
+  const bytes = st.info.shipped ? new Uint8Array(readFileSync(join(demo, '..', '..', 'models', `${st.info.key}-simplecnn.onnx`))) : buildSimpleCnn({ channels: c, height: h, width: wd, seed: 1 });
+  const model = await loadModel(bytes, { backend: 'node', device: 'cpu' });
+  try {
+    const x = new Tensor(Float32Array.from(st.pixels), [1, c, h, wd]);
+    const fwd = await model.forward(x);
+    expect(relErr(st.probabilities, fwd.probabilities.data)).toBeLessThan(1e-4);
+    const cells = st.cells as Record<string, Cell>;
+    const vg = await new VanillaGradient(model).attribute(x, st.target);
+    expect(relErr(cells['none:vanilla-gradient']!.map!.data as unknown as number[], vg.data)).toBeLessThan(1e-3);
+    const ig = await new IntegratedGradients(model).attribute(x, st.target, { steps: st.options.igSteps, baseline: 0 });
+    expect(relErr(cells['none:integrated-gradients']!.map!.data as unknown as number[], ig.data)).toBeLessThan(1e-3);
+    const cam = await new GradCam(model).attribute(x, st.target, { layer: st.options.camLayer });
+    expect(relErr(cells['none:grad-cam']!.map!.data as unknown as number[], cam.data)).toBeLessThan(1e-3);
+  } finally {
+    await model.dispose();
+  }
+}
+
 describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
   let server: Server;
   let url: string;
@@ -120,6 +168,7 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     const shipped = !((await page.getByTestId('model-note').textContent()) ?? '').includes('random-weight');
     if (shipped) expect(await page.getByTestId('prediction').textContent()).toMatch(/^Prediction: 7 /);
     await expectMapsNonUniform(page);
+    await expectSameAsNode(page);
     const times = await page.locator('.map figcaption').allTextContents();
     expect(times.filter((t) => /^\d+ ms$/.test(t))).toHaveLength(7);
     await page.screenshot({ path: join(results, 'mnist.png'), fullPage: true });
@@ -171,7 +220,7 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     await page.getByTestId('model-custom').check();
     const upload = page.getByTestId('onnx-upload');
     await upload.setInputFiles({ name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('definitely not a protobuf ModelProto \x00\xff\x13') });
-    await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toContain('broken.onnx');
+    await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toMatch(/^broken\.onnx: .*ONNX/);
     await page.screenshot({ path: join(results, 'bad-onnx.png'), fullPage: true });
 
     // An image model with an operator the gradient builder does not know (Hardmax, after the logits' MatMul).
@@ -184,7 +233,8 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     g.node('Hardmax', [z!], ['y'], { axis: 1 });
     g.output('y', ['N', 3]);
     await upload.setInputFiles({ name: 'hardmax.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(g.toModelBytes()) });
-    await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toContain('Hardmax');
+    await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toMatch(/hardmax\.onnx: .*Hardmax/);
+    await page.screenshot({ path: join(results, 'unsupported-op-onnx.png'), fullPage: true });
 
     // A model whose input is not an image: [N, 10] -> [N, 3].
     const v = new GraphBuilder('vector');
@@ -193,7 +243,7 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     v.node('MatMul', ['features', 'w'], ['logits']);
     v.output('logits', ['N', 3]);
     await upload.setInputFiles({ name: 'vector.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(v.toModelBytes()) });
-    await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toMatch(/vector\.onnx.*not an image|image/);
+    await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toMatch(/^vector\.onnx: .*'features' has shape \[N, 10\], not an image/);
     await page.screenshot({ path: join(results, 'non-image-onnx.png'), fullPage: true });
 
     // The app keeps working: back to MNIST, maps again.
