@@ -10,3 +10,4 @@ export * from './render.js';
 export * from './cache.js';
 export * from './report.js';
 export * from './pipeline.js';
+export * from './retrain.js';
