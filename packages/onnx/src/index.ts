@@ -1,7 +1,7 @@
 export * from './proto.js';
 export * from './builder.js';
 export {
-  SUPPORTED_OPS, importModel, inferShapes, prepareGraph, validateOps, forwardModelBytes,
+  SUPPORTED_OPS, importModel, inferShapes, prepareGraph, pruneGraph, validateOps, forwardModelBytes,
   type IrGraph, type IrNode, type Shapes,
 } from './graph.js';
 export { buildGradientGraph, prepareModel, gradientGraphFromPrepared, type GradientGraphOptions, type PreparedModel } from './gradient.js';
