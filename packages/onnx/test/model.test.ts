@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Tensor, WhiteBoxError } from '@whitebox/core';
+import '@whitebox/backend-node';
+import {
+  GraphBuilder, buildGradientGraph, buildSimpleCnn, exportGradientGraphs, loadModel, randomImages, randomizeInitializers, readModel, tensorFromProto,
+} from '@whitebox/onnx';
+import { maskedRelError, randomTensor, runModel } from './helpers.js';
+
+const small = () => buildSimpleCnn({ channels: 3, height: 16, width: 16, seed: 9, widths: [4, 6, 8], hidden: 16 });
+
+async function expectError(p: Promise<unknown> | (() => unknown), code: string, ...fragments: (string | RegExp)[]): Promise<void> {
+  let err: unknown;
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(WhiteBoxError);
+  expect((err as WhiteBoxError).code).toBe(code);
+  for (const f of fragments) expect((err as Error).message).toMatch(f);
+}
+
+describe('loadModel', () => {
+  it('forward: logits equal the ONNX model run directly, softmax probabilities, argmax predictions; batching is invisible', async () => {
+    const bytes = small();
+    const model = await loadModel(bytes, { backend: 'node', threads: 1, batchSize: 7 });
+    expect(model.inputShape).toEqual([null, 3, 16, 16]);
+    expect(model.numClasses).toBe(10);
+    const x = randomImages(20, 3, 16, 16, 2);
+    const f = await model.forward(x);
+    const direct = await runModel(bytes, { input: x });
+    expect(maskedRelError(f.logits.data, direct.logits!.data).err).toBeLessThan(1e-5);
+    for (let i = 0; i < 20; i++) {
+      const row = Array.from(f.probabilities.data.subarray(i * 10, i * 10 + 10));
+      expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      const logits = Array.from(f.logits.data.subarray(i * 10, i * 10 + 10));
+      expect(f.predictions[i]).toBe(logits.indexOf(Math.max(...logits)));
+      const e = logits.map((v) => Math.exp(v - Math.max(...logits)));
+      expect(row[3]!).toBeCloseTo(e[3]! / e.reduce((a, b) => a + b, 0), 5);
+    }
+    await model.dispose();
+  });
+
+  it('gradients: batched at batchSize equal one unbatched run; targets as index, per-sample, or cotangent', async () => {
+    const bytes = small();
+    const model = await loadModel(bytes, { backend: 'node', threads: 1, batchSize: 4 });
+    const x = randomImages(10, 3, 16, 16, 3);
+    const targets = Array.from({ length: 10 }, (_, i) => i % 10);
+    const g = await model.gradients(x, targets, { layers: ['relu3'] });
+    const cot = new Tensor(new Float32Array(100), [10, 10]);
+    targets.forEach((t, i) => { cot.data[i * 10 + t] = 1; });
+    const direct = await runModel(buildGradientGraph(bytes, { layers: ['relu3'] }), { input: x, cotangent: cot });
+    expect(maskedRelError(g.inputGradient!.data, direct.input_grad!.data).err).toBeLessThan(1e-6);
+    expect(maskedRelError(g.layers.relu3!.gradient.data, direct['relu3:grad']!.data).err).toBeLessThan(1e-6);
+    expect(g.layers.relu3!.activation.dims).toEqual([10, 8, 4, 4]);
+    const viaTensor = await model.gradients(x, cot);
+    expect(maskedRelError(viaTensor.inputGradient!.data, direct.input_grad!.data).err).toBeLessThan(1e-6);
+    const one = await model.gradients(x, 2, { rule: 'guided', layers: ['relu2'], inputGradient: false });
+    expect(one.inputGradient).toBeUndefined();
+    expect(one.layers.relu2!.gradient.dims).toEqual([10, 6, 8, 8]);
+    await model.dispose();
+  });
+
+  it('layers, defaultCamLayer, modelHash (sha256), modelBytes', async () => {
+    const bytes = small();
+    const model = await loadModel(bytes, { backend: 'node' });
+    expect(model.defaultCamLayer).toBe('relu3');
+    expect(model.layers.map((l) => l.name)).toEqual(['bn1', 'relu1', 'pool1', 'bn2', 'relu2', 'pool2', 'bn3', 'relu3', 'pool3', 'relu4']);
+    expect(model.layers.find((l) => l.name === 'relu3')!.shape).toEqual([null, 8, 4, 4]);
+    expect(model.modelHash).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(model.modelBytes).toBe(bytes);
+    await model.dispose();
+  });
+
+  it('loads from a path and names the file in errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-onnx-'));
+    const path = join(dir, 'net.onnx');
+    writeFileSync(path, small());
+    const model = await loadModel(path, { backend: 'node' });
+    expect(model.numClasses).toBe(10);
+    await model.dispose();
+    writeFileSync(join(dir, 'bad.onnx'), small().subarray(0, 500));
+    await expectError(loadModel(join(dir, 'bad.onnx'), { backend: 'node' }), 'INVALID_MODEL', 'bad.onnx');
+    await expectError(loadModel(join(dir, 'missing.onnx'), { backend: 'node' }), 'NOT_FOUND', 'missing.onnx');
+  });
+});
+
+describe('bad input is a clear WhiteBoxError', () => {
+  it('random bytes and truncated models', async () => {
+    const rnd = new Uint8Array(4096).map((_, i) => (i * 2654435761) >>> 24);
+    await expectError(() => buildGradientGraph(rnd, {}, 'rnd.onnx'), 'INVALID_MODEL', 'rnd.onnx');
+    await expectError(loadModel(rnd, { backend: 'node' }), 'INVALID_MODEL');
+    const bytes = small();
+    for (const cut of [10, 200, Math.floor(bytes.length / 2), bytes.length - 3]) {
+      await expectError(() => buildGradientGraph(bytes.subarray(0, cut)), 'INVALID_MODEL');
+    }
+  });
+
+  for (const op of ['Erf', 'LSTM']) {
+    it(`an unsupported op (${op}) fails when the gradient graph is built, naming op and node`, async () => {
+      const b = new GraphBuilder('bad');
+      b.input('x', ['N', 4]);
+      b.node(op, ['x'], ['y'], {}, 'my_node');
+      b.output('y', ['N', 4]);
+      await expectError(() => buildGradientGraph(b.toModelBytes()), 'UNSUPPORTED_OP', op, 'my_node');
+      await expectError(loadModel(b.toModelBytes(), { backend: 'node' }), 'UNSUPPORTED_OP', op);
+    });
+  }
+
+  it('wrong input shape, target out of range, unknown layer, bad rule, non-finite input', async () => {
+    const model = await loadModel(small(), { backend: 'node' });
+    await expectError(model.gradients(randomImages(2, 1, 16, 16), 0), 'SHAPE_MISMATCH', /\[N, 3, 16, 16\]/, /\[2, 1, 16, 16\]/);
+    await expectError(model.forward(randomImages(2, 3, 15, 16)), 'SHAPE_MISMATCH', /\[2, 3, 15, 16\]/);
+    await expectError(model.gradients(randomImages(2, 3, 16, 16), 10), 'TARGET_OUT_OF_RANGE', '10');
+    await expectError(model.gradients(randomImages(2, 3, 16, 16), [0, -1]), 'TARGET_OUT_OF_RANGE');
+    await expectError(model.gradients(randomImages(2, 3, 16, 16), 0, { layers: ['nope'] }), 'INVALID_ARGUMENT', 'nope');
+    await expectError(model.gradients(randomImages(2, 3, 16, 16), 0, { rule: 'lrp' as never }), 'INVALID_ARGUMENT', 'lrp');
+    const nan = randomImages(2, 3, 16, 16);
+    nan.data[5] = NaN;
+    await expectError(model.forward(nan), 'INVALID_ARGUMENT', 'non-finite');
+    await model.dispose();
+  });
+
+  it('a model whose output is not [N, classes]', async () => {
+    const b = new GraphBuilder('img');
+    b.input('x', ['N', 1, 4, 4]);
+    b.node('Relu', ['x'], ['y']);
+    b.output('y', ['N', 1, 4, 4]);
+    await expectError(() => buildGradientGraph(b.toModelBytes()), 'INVALID_MODEL', /\[N, numClasses\]/);
+  });
+});
+
+describe('randomizeInitializers and exportGradientGraphs', () => {
+  it('re-draws only the named weights, seeded, keeping their scale', () => {
+    const bytes = small();
+    const out = randomizeInitializers(bytes, ['fc1.weight'], 42);
+    const before = new Map(readModel(bytes).graph!.initializer!.map((t) => [t.name!, tensorFromProto(t, t.name!)]));
+    const after = new Map(readModel(out).graph!.initializer!.map((t) => [t.name!, tensorFromProto(t, t.name!)]));
+    for (const [k, t] of before) {
+      const a = after.get(k)!;
+      expect(a.dims).toEqual(t.dims);
+      if (k !== 'fc1.weight') expect(Array.from(a.data as Float32Array)).toEqual(Array.from(t.data as Float32Array));
+    }
+    const w0 = before.get('fc1.weight')!.data as Float32Array;
+    const w1 = after.get('fc1.weight')!.data as Float32Array;
+    let same = 0;
+    for (let i = 0; i < w0.length; i++) if (w0[i] === w1[i]) same++;
+    expect(same).toBeLessThan(w0.length / 1000);
+    const std = (d: Float32Array) => Math.sqrt(d.reduce((s, v) => s + v * v, 0) / d.length);
+    expect(std(w1) / std(w0)).toBeGreaterThan(0.95);
+    expect(std(w1) / std(w0)).toBeLessThan(1.05);
+    expect(randomizeInitializers(bytes, ['fc1.weight'], 42)).toEqual(out);
+    expect(() => randomizeInitializers(bytes, ['nope'], 1)).toThrow(/nope/);
+  });
+
+  it('writes <model>.grad.<rule>.onnx files that run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-export-'));
+    const path = join(dir, 'net.onnx');
+    writeFileSync(path, small());
+    const files = await exportGradientGraphs(path, join(dir, 'out'), ['gradient', 'guided']);
+    expect(files.map((f) => f.split('/').pop())).toEqual(['net.grad.gradient.onnx', 'net.grad.guided.onnx']);
+    const g = await runModel(new Uint8Array(readFileSync(files[1]!)), { input: randomImages(2, 3, 16, 16), cotangent: randomTensor([2, 10], 1) });
+    expect(g.input_grad!.dims).toEqual([2, 3, 16, 16]);
+  });
+});
