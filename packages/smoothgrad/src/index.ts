@@ -21,6 +21,38 @@ export interface SmoothGradOptions<B extends AttributionOptions = AttributionOpt
   baseOptions?: Omit<B, 'onProgress'>;
 }
 
+/**
+ * Standard normal samples from a seeded `Rng` by Marsaglia's polar method (no trigonometry: about
+ * twice as fast as Box–Muller for the millions of samples a SmoothGrad batch needs). The spare
+ * sample is kept across calls, so the stream does not depend on how it is split into chunks.
+ */
+export class NormalStream {
+  private spare: number | undefined;
+  constructor(private readonly rng: Rng) {}
+
+  fill(out: Float32Array | Float64Array): void {
+    let i = 0;
+    if (this.spare !== undefined && out.length > 0) {
+      out[i++] = this.spare;
+      this.spare = undefined;
+    }
+    while (i < out.length) {
+      let u: number;
+      let v: number;
+      let s: number;
+      do {
+        u = 2 * this.rng.next() - 1;
+        v = 2 * this.rng.next() - 1;
+        s = u * u + v * v;
+      } while (s >= 1 || s === 0);
+      const f = Math.sqrt((-2 * Math.log(s)) / s);
+      out[i++] = u * f;
+      if (i < out.length) out[i++] = v * f;
+      else this.spare = v * f;
+    }
+  }
+}
+
 function checkOptions(o: { samples?: number; sigma?: number; variant?: string; seed?: number }, what: string): void {
   if (o.samples !== undefined) check(Number.isInteger(o.samples) && o.samples >= 1, `${what}: samples must be an integer ≥ 1, got ${o.samples}`, { samples: o.samples });
   if (o.sigma !== undefined) check(typeof o.sigma === 'number' && Number.isFinite(o.sigma) && o.sigma >= 0, `${what}: sigma must be a finite number ≥ 0 (a fraction of each input's max − min), got ${o.sigma}`, { sigma: o.sigma });
@@ -74,7 +106,7 @@ export class SmoothGrad<B extends AttributionOptions = AttributionOptions> imple
       scale[b] = sigma * (hi - lo);
     }
 
-    const rng = new Rng(o.seed ?? 0);
+    const noise = new NormalStream(new Rng(o.seed ?? 0));
     const allTargets = repeatTargets(target, n, samples);
     let mean: Float64Array | undefined;
     let m2: Float64Array | undefined;
@@ -85,13 +117,14 @@ export class SmoothGrad<B extends AttributionOptions = AttributionOptions> imple
     for (let start = 0; start < total; start += chunk) {
       const end = Math.min(total, start + chunk);
       const noisy = new Float32Array((end - start) * item);
+      // The noise stream is consumed in item order, so chunking does not change the result.
+      if (sigma > 0) noise.fill(noisy);
       for (let p = start; p < end; p++) {
         const b = Math.floor(p / samples);
         const s = scale[b]!;
         const src = b * item;
         const dst = (p - start) * item;
-        // The noise stream is consumed in item order, so chunking does not change the result.
-        for (let i = 0; i < item; i++) noisy[dst + i] = input.data[src + i]! + (s > 0 ? s * rng.normal() : 0);
+        for (let i = 0; i < item; i++) noisy[dst + i] = input.data[src + i]! + s * noisy[dst + i]!;
       }
       const maps = await this.base.attribute(new Tensor(noisy, [end - start, ...input.dims.slice(1)]), sliceTargets(allTargets, start, end), {
         batchSize: chunk,

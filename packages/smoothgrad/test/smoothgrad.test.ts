@@ -109,3 +109,27 @@ describe('smoothgrad', () => {
     expect(() => new SmoothGrad(new VanillaGradient(model), { sigma: -1 })).toThrow(/sigma/);
   });
 });
+
+describe('NormalStream', () => {
+  it('gives standard normal samples, independent of how the stream is chunked', async () => {
+    const { NormalStream } = await import('@whitebox/smoothgrad');
+    const { Rng } = await import('@whitebox/core');
+    const whole = new Float64Array(20001);
+    new NormalStream(new Rng(4)).fill(whole);
+    const parts = new Float64Array(20001);
+    const s = new NormalStream(new Rng(4));
+    for (const [a, b] of [[0, 7], [7, 8], [8, 1001], [1001, 20001]]) s.fill(parts.subarray(a, b));
+    expect(Array.from(parts)).toEqual(Array.from(whole));
+    let m = 0;
+    let v = 0;
+    let k = 0;
+    for (const x of whole) m += x / whole.length;
+    for (const x of whole) {
+      v += (x - m) ** 2 / whole.length;
+      k += (x - m) ** 4 / whole.length;
+    }
+    expect(Math.abs(m)).toBeLessThan(0.03); // 4 standard errors
+    expect(Math.abs(v - 1)).toBeLessThan(0.04);
+    expect(Math.abs(k / (v * v) - 3)).toBeLessThan(0.15); // Gaussian kurtosis
+  });
+});
