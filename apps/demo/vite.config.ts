@@ -18,8 +18,8 @@ function ortDist(): string {
  * Files the app fetches at run time, as (served path -> file on disk):
  * - ort/: the WebAssembly runtime (the worker calls setWasmPaths('<base>ort/'));
  * - models/: the shipped ONNX models and their cards, when they have been trained (models/index.json lists them);
- * - report/: the evaluation report (results.json and its SVG figures), when `pnpm start` has produced it,
- *   plus report/index.json listing what was copied.
+ * - report/: the evaluation report (index.html, results.json, PNG/CSV files; also report/<name>/), when
+ *   `pnpm start` has produced it, plus report/index.json listing what was copied.
  */
 function runtimeFiles(): Map<string, string> {
   const files = new Map<string, string>();
@@ -29,13 +29,17 @@ function runtimeFiles(): Map<string, string> {
   if (existsSync(models)) {
     for (const f of readdirSync(models)) if (/\.(onnx|json)$/.test(f)) files.set(`models/${f}`, join(models, f));
   }
+  // The report of `whitebox run` (report/) and per-dataset reports one level down (report/<name>/).
   const report = join(repo, 'report');
-  if (existsSync(report)) {
-    for (const f of readdirSync(report)) {
-      const p = join(report, f);
-      if (/\.(json|svg|png)$/.test(f) && statSync(p).isFile() && statSync(p).size < 20 * 2 ** 20) files.set(`report/${f}`, p);
+  const copyReportDir = (dir: string, prefix: string) => {
+    for (const f of readdirSync(dir)) {
+      const p = join(dir, f);
+      const st = statSync(p);
+      if (st.isDirectory() && prefix === 'report/') copyReportDir(p, `${prefix}${f}/`);
+      else if (st.isFile() && /\.(html|json|svg|png|csv)$/.test(f) && st.size < 20 * 2 ** 20 && !(prefix === 'report/' && f === 'index.json')) files.set(`${prefix}${f}`, p);
     }
-  }
+  };
+  if (existsSync(report)) copyReportDir(report, 'report/');
   return files;
 }
 
@@ -59,7 +63,7 @@ function whiteboxAssets(): Plugin {
         }
         const file = files.get(path);
         if (!file) return next();
-        res.setHeader('Content-Type', path.endsWith('.wasm') ? 'application/wasm' : path.endsWith('.mjs') ? 'text/javascript' : path.endsWith('.json') ? 'application/json' : path.endsWith('.svg') ? 'image/svg+xml' : 'application/octet-stream');
+        res.setHeader('Content-Type', path.endsWith('.wasm') ? 'application/wasm' : path.endsWith('.mjs') ? 'text/javascript' : path.endsWith('.json') ? 'application/json' : path.endsWith('.svg') ? 'image/svg+xml' : path.endsWith('.html') ? 'text/html' : path.endsWith('.png') ? 'image/png' : 'application/octet-stream');
         res.end(readFileSync(file));
       });
     },

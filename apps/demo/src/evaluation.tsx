@@ -1,61 +1,115 @@
-// The Evaluation view: the report that `whitebox run` (pnpm start) writes to report/, copied into the
-// demo at build time. results.json is shown generically: numeric series as line charts, lists of
-// records as tables, scalars as key/value lists; the report's SVG/PNG figures are shown as images.
+// The Evaluation view: the report that `whitebox run` (pnpm start) writes to report/ (and report/<name>/),
+// copied into the demo at build time. The report's own page (index.html: curves, tables, map grids) is shown
+// in a frame; a results.json without its page is shown generically (numeric series as line charts, lists of
+// records as tables, scalars as key/value lists).
 import { useEffect, useState } from 'react';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-type State = { kind: 'loading' } | { kind: 'missing' } | { kind: 'error'; message: string } | { kind: 'ok'; results: Json | undefined; figures: string[] };
+interface Report {
+  /** '' for report/, else the sub-folder name. */
+  dir: string;
+  html?: string;
+  results?: Json;
+  error?: string;
+}
+
+type State = { kind: 'loading' } | { kind: 'missing' } | { kind: 'error'; message: string } | { kind: 'ok'; reports: Report[] };
+
+const BASE = import.meta.env.BASE_URL;
+
+async function loadReports(): Promise<Report[]> {
+  const idx = await fetch(`${BASE}report/index.json`).then((r) => (r.ok ? r.json() : { files: [] })).catch(() => ({ files: [] }));
+  const files: string[] = Array.isArray(idx.files) ? idx.files.map(String) : [];
+  const dirs = [...new Set(files.filter((f) => /(^|\/)(index\.html|results\.json)$/.test(f)).map((f) => f.replace(/(^|\/)[^/]+$/, '')))].sort();
+  return Promise.all(
+    dirs.map(async (dir) => {
+      const prefix = dir ? `${dir}/` : '';
+      const report: Report = { dir };
+      if (files.includes(`${prefix}index.html`)) report.html = `${BASE}report/${prefix}index.html`;
+      if (files.includes(`${prefix}results.json`)) {
+        try {
+          report.results = (await (await fetch(`${BASE}report/${prefix}results.json`)).json()) as Json;
+        } catch (e) {
+          report.error = `report/${prefix}results.json is not valid JSON: ${(e as Error).message}`;
+        }
+      }
+      return report;
+    }),
+  );
+}
 
 export function EvaluationView() {
   const [state, setState] = useState<State>({ kind: 'loading' });
+  const [shown, setShown] = useState(0);
   useEffect(() => {
-    const base = import.meta.env.BASE_URL;
-    (async () => {
-      const idx = await fetch(`${base}report/index.json`).then((r) => (r.ok ? r.json() : { files: [] })).catch(() => ({ files: [] }));
-      const files: string[] = Array.isArray(idx.files) ? idx.files : [];
-      const figures = files.filter((f) => /\.(svg|png)$/.test(f));
-      let results: Json | undefined;
-      if (files.includes('results.json')) {
-        const r = await fetch(`${base}report/results.json`);
-        try {
-          results = (await r.json()) as Json;
-        } catch (e) {
-          setState({ kind: 'error', message: `report/results.json is not valid JSON: ${(e as Error).message}` });
-          return;
-        }
-      }
-      if (results === undefined && figures.length === 0) setState({ kind: 'missing' });
-      else setState({ kind: 'ok', results, figures });
-    })().catch((e: Error) => setState({ kind: 'error', message: e.message }));
+    loadReports()
+      .then((reports) => setState(reports.length ? { kind: 'ok', reports } : { kind: 'missing' }))
+      .catch((e: Error) => setState({ kind: 'error', message: e.message }));
   }, []);
 
+  const report = state.kind === 'ok' ? state.reports[Math.min(shown, state.reports.length - 1)] : undefined;
   return (
     <main className="evaluation" data-testid="evaluation">
       <h2>Evaluation of the shipped models</h2>
       {state.kind === 'loading' && <p>Loading the report…</p>}
       {state.kind === 'missing' && (
         <p className="notice" data-testid="evaluation-missing">
-          No evaluation report was built into this demo. Run <code>pnpm start</code> to produce the evaluation (it writes <code>report/results.json</code>), then <code>pnpm demo</code> again.
+          No evaluation report was built into this demo. Run <code>pnpm start</code> to produce the evaluation (it writes <code>report/</code>: <code>results.json</code> and its page), then <code>pnpm demo</code> again.
         </p>
       )}
       {state.kind === 'error' && <p className="error" role="alert">{state.message}</p>}
-      {state.kind === 'ok' && (
+      {state.kind === 'ok' && report && (
         <>
-          {state.figures.length > 0 && (
-            <div className="figures">
-              {state.figures.map((f) => (
-                <figure key={f}>
-                  <img src={`${import.meta.env.BASE_URL}report/${f}`} alt={f} />
-                  <figcaption>{f}</figcaption>
-                </figure>
+          {state.reports.length > 1 && (
+            <div className="choices">
+              {state.reports.map((r, i) => (
+                <label key={r.dir}><input type="radio" name="report" checked={r === report} onChange={() => setShown(i)} /> {r.dir || 'report'}</label>
               ))}
             </div>
           )}
-          {state.results !== undefined && <JsonSection value={state.results} path="results" depth={0} />}
+          <ReportMeta results={report.results} />
+          {report.error && <p className="error" role="alert">{report.error}</p>}
+          {report.html ? (
+            <ReportFrame src={report.html} />
+          ) : (
+            report.results !== undefined && <JsonSection value={report.results} path="results" depth={0} />
+          )}
         </>
       )}
     </main>
+  );
+}
+
+function ReportMeta(props: { results: Json | undefined }) {
+  const r = props.results;
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return null;
+  const meta = r.meta;
+  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return null;
+  const methods = Array.isArray(meta.methods) ? meta.methods.join(', ') : '';
+  return (
+    <p className="report-meta" data-testid="report-meta">
+      Dataset <b>{String(meta.dataset ?? '?')}</b> ({String(meta.scale ?? '?')} scale), model <code>{String(meta.model ?? '?')}</code>
+      {methods && <>, methods: {methods}</>}{meta.createdAt ? <>, generated {String(meta.createdAt)}</> : null}.
+    </p>
+  );
+}
+
+/** The report's own HTML page, sized to its content. */
+function ReportFrame(props: { src: string }) {
+  const [height, setHeight] = useState(800);
+  return (
+    <iframe
+      className="report-frame"
+      title="evaluation report"
+      data-testid="report-frame"
+      src={props.src}
+      style={{ height }}
+      onLoad={(e) => {
+        const doc = e.currentTarget.contentDocument;
+        if (doc?.body) setHeight(Math.max(400, doc.documentElement.scrollHeight + 20));
+      }}
+    />
   );
 }
 
@@ -64,13 +118,29 @@ const isRecord = (v: Json): v is { [k: string]: Json } => typeof v === 'object' 
 const isScalar = (v: Json) => v === null || typeof v !== 'object';
 const fmt = (v: Json) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v === null ? '—' : String(v));
 
-function JsonSection(props: { value: Json; path: string; depth: number }) {
+function JsonSection(props: { value: Json; path: string; depth: number; title?: string }) {
   const { value, depth } = props;
   if (depth > 6) return null;
   if (isScalar(value)) return <span>{fmt(value)}</span>;
   if (isNumArray(value)) return <LineChart series={{ [props.path.split('.').at(-1)!]: value }} />;
   if (Array.isArray(value)) {
-    if (value.length > 0 && value.every((r) => isRecord(r) && Object.values(r).every(isScalar))) return <Table rows={value as Record<string, Json>[]} />;
+    if (value.every(isScalar)) return <p className="list">{value.slice(0, 200).map(fmt).join(', ')}</p>;
+    if (value.length > 0 && value.every(isRecord)) {
+      // A list of records: their scalar fields as one table, their numeric series as one chart per record.
+      const recs = value as Record<string, Json>[];
+      const rows = recs.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => isScalar(v))));
+      const nested = recs.map((r) => Object.entries(r).filter(([, v]) => !isScalar(v)));
+      return (
+        <>
+          {rows.some((r) => Object.keys(r).length > 0) && <Table rows={rows} />}
+          {recs.map((r, i) => {
+            if (nested[i]!.length === 0) return null;
+            const label = rows[i]![Object.keys(rows[i]!).find((k) => typeof rows[i]![k] === 'string') ?? ''] ?? `#${i}`;
+            return <JsonSection key={i} value={Object.fromEntries(nested[i]!)} path={`${props.path}[${i}] ${String(label)}`} depth={depth + 1} title={rows.length > 1 ? Object.values(rows[i]!).filter((v) => typeof v === 'string').join(' · ') : undefined} />;
+          })}
+        </>
+      );
+    }
     return <>{value.slice(0, 50).map((v, i) => <JsonSection key={i} value={v} path={`${props.path}[${i}]`} depth={depth + 1} />)}</>;
   }
   const entries = Object.entries(value);
@@ -80,6 +150,7 @@ function JsonSection(props: { value: Json; path: string; depth: number }) {
   const H = (depth < 2 ? 'h3' : 'h4') as 'h3' | 'h4';
   return (
     <section className="report-section">
+      {props.title && <H>{props.title}</H>}
       {scalars.length > 0 && (
         <dl className="scalars">
           {scalars.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{fmt(v)}</dd></div>)}

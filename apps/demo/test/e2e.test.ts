@@ -1,7 +1,8 @@
 // End-to-end: the built demo in Debian's headless chromium (playwright-core), served by scripts/serve.mjs.
 // Builds apps/demo/dist first when it is missing. Screenshots go to apps/demo/test-results/ (a CI artifact).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -251,5 +252,52 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     await waitForMaps(page);
     await expectMapsNonUniform(page);
     expect(pageErrors).toEqual([]);
+  });
+
+  it('shows the evaluation report, or says how to produce it', async () => {
+    await page.getByTestId('tab-evaluation').click();
+    const built = JSON.parse(readFileSync(join(demo, 'dist', 'report', 'index.json'), 'utf8')) as { files: string[] };
+    if (built.files.length === 0) {
+      await expect.poll(() => page.getByTestId('evaluation-missing').textContent()).toContain('run pnpm start to produce the evaluation'.replace('run ', 'Run '));
+    } else {
+      await page.waitForSelector('[data-testid="report-frame"], [data-testid="report-meta"]');
+    }
+    await page.screenshot({ path: join(results, 'evaluation.png'), fullPage: true });
+    await page.getByTestId('tab-explain').click();
+    expect(await page.getByTestId('status').getAttribute('data-status')).toBe('ready'); // the explain view kept its state
+  });
+
+  it('renders a report page and a bare results.json (served from a copy of dist with a fake report)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'whitebox-demo-'));
+    const fake = await (async () => {
+      for (const f of readdirSync(join(demo, 'dist'))) if (f !== 'report') symlinkSync(join(demo, 'dist', f), join(dir, f));
+      mkdirSync(join(dir, 'report', 'cifar10'), { recursive: true });
+      writeFileSync(join(dir, 'report', 'index.json'), JSON.stringify({ files: ['index.html', 'results.json', 'cifar10/results.json'] }));
+      writeFileSync(join(dir, 'report', 'index.html'), '<!doctype html><html><body><h1>Fake MNIST report</h1><table><tr><td>guided-backprop</td><td>0.123</td></tr></table></body></html>');
+      writeFileSync(join(dir, 'report', 'results.json'), JSON.stringify({ meta: { dataset: 'mnist', scale: 'quick', model: 'models/mnist-simplecnn.onnx', methods: ['grad-cam', 'guided-backprop'], createdAt: 'today' } }));
+      writeFileSync(join(dir, 'report', 'cifar10', 'results.json'), JSON.stringify({
+        meta: { dataset: 'cifar10', scale: 'quick', model: 'm.onnx', methods: ['grad-cam'] },
+        road: { curves: [{ method: 'grad-cam', order: 'morf', aucAccuracy: 0.42, fractions: [0, 0.1, 0.2, 0.3], accuracy: [0.9, 0.6, 0.4, 0.3] }] },
+      }));
+      return startServer({ port: 0, root: dir });
+    })();
+    const p = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    try {
+      await p.goto(fake.url);
+      await p.getByTestId('tab-evaluation').click();
+      await expect.poll(() => p.getByTestId('report-meta').textContent()).toContain('Dataset mnist (quick scale), model models/mnist-simplecnn.onnx, methods: grad-cam, guided-backprop');
+      await expect.poll(() => p.frameLocator('[data-testid="report-frame"]').locator('h1').textContent()).toBe('Fake MNIST report');
+      await p.getByLabel('cifar10').check();
+      await expect.poll(() => p.getByTestId('report-meta').textContent()).toContain('Dataset cifar10');
+      // The bare results.json: the ROAD curve's table row and a line chart with one polyline of 4 points.
+      await expect.poll(() => p.locator('.report-table td').allTextContents()).toEqual(expect.arrayContaining(['grad-cam', 'morf', '0.4200']));
+      const pts = await p.locator('.chart polyline').first().getAttribute('points');
+      expect(pts?.trim().split(/\s+/)).toHaveLength(4);
+      await p.screenshot({ path: join(results, 'evaluation-fake.png'), fullPage: true });
+    } finally {
+      await p.close();
+      await new Promise((ok) => fake.server.close(ok));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
