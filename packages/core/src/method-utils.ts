@@ -25,8 +25,21 @@ export function checkAttributionInput(model: Model, input: Tensor, targets: Targ
     );
   }
   if (input.batchSize < 1) throw new WhiteBoxError('SHAPE_MISMATCH', `${method}: input batch is empty (${formatShape(input.dims)})`);
+  checkFiniteValues(input, `${method}: input`);
   // Validates class indices / cotangent shape before any work is done.
   targetsToCotangent(targets, input.batchSize, model.numClasses);
+}
+
+/** Throws INVALID_ARGUMENT at the first NaN/infinite value, naming the sample and flat index. */
+export function checkFiniteValues(t: Tensor, what: string): void {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (v - v !== 0) {
+      const item = t.rank > 0 && t.itemSize > 0 ? Math.floor(i / t.itemSize) : 0;
+      throw new WhiteBoxError('INVALID_ARGUMENT', `${what} has a non-finite value (${v}) at flat index ${i} (sample ${item}) of ${formatShape(t.dims)}`, { index: i, sample: item });
+    }
+  }
 }
 
 /** Checks an optional positive integer option, naming the method and option. */

@@ -1,6 +1,6 @@
 import {
   type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
-  Tensor, WhiteBoxError, check, checkAttributionInput, checkPositiveInt, formatShape, repeatTargets, sliceTargets, targetScores,
+  Tensor, WhiteBoxError, check, checkAttributionInput, checkFiniteValues, checkPositiveInt, formatShape, repeatTargets, sliceTargets, targetScores,
 } from '@whitebox/core';
 
 /** How the path integral is approximated (Captum's riemann_* and gausslegendre). */
@@ -143,6 +143,7 @@ export class IntegratedGradients implements Attribution<IntegratedGradientsOptio
         { baseline: baseline.dims, input: input.dims },
       );
     }
+    checkFiniteValues(baseline, 'integrated-gradients: baseline');
     if (baseline.batchSize === n) return baseline;
     const out = new Float32Array(n * item);
     for (let b = 0; b < n; b++) out.set(baseline.data, b * item);

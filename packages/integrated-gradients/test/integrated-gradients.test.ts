@@ -120,3 +120,31 @@ describe('integrated gradients', () => {
     await expect(ig.attribute(x, 9)).rejects.toMatchObject({ code: 'TARGET_OUT_OF_RANGE' });
   });
 });
+
+describe('integrated gradients with cotangent targets', () => {
+  it('repeats a cotangent per step and keeps completeness for the weighted score', async () => {
+    const model = tinyModel({ seed: 13 });
+    const x = randomInput(model, 2, 8);
+    const cot = Tensor.from([0.5, -1, 0, 2, /* sample 1 */ 1, 1, 1, 1], [2, 4]);
+    const r = await new IntegratedGradients(model).attributeWithDelta(x, cot, { steps: 400, method: 'riemann-middle' });
+    const fx = await model.forward(x);
+    for (let b = 0; b < 2; b++) {
+      let want = 0;
+      for (let k = 0; k < 4; k++) want += cot.data[b * 4 + k]! * fx.logits.data[b * 4 + k]!;
+      expect(r.inputScores[b]).toBeCloseTo(want, 5);
+      expect(Math.abs(r.delta[b]!)).toBeLessThan(0.02 * Math.abs(r.inputScores[b]! - r.baselineScores[b]!));
+    }
+    // Linearity in the cotangent: IG(cot) = Σ_k cot_k · IG(class k) for sample 1 (all ones).
+    const each = await Promise.all([0, 1, 2, 3].map((k) => new IntegratedGradients(model).attribute(x.item(1), k, { steps: 20 })));
+    const whole = await new IntegratedGradients(model).attribute(x.item(1), cot.slice(1, 2), { steps: 20 });
+    for (let i = 0; i < x.itemSize; i++) expect(whole.data[i]).toBeCloseTo(each.reduce((s, m) => s + m.data[i]!, 0), 5);
+  });
+
+  it('rejects a baseline with NaN', async () => {
+    const model = tinyModel();
+    const x = randomInput(model, 1);
+    const base = Tensor.zeros([1, 2, 6, 4]);
+    base.data[3] = NaN;
+    await expect(new IntegratedGradients(model).attribute(x, 0, { baseline: base })).rejects.toThrow(/baseline has a non-finite value/);
+  });
+});

@@ -3,6 +3,9 @@
  * (1) on the tiny net exported to ONNX, maps equal the independent JS reference (TinyModel);
  * (2) on a random SimpleCNN, the published properties hold (IG completeness, SmoothGrad σ = 0, VarGrad ≥ 0, shapes).
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@whitebox/backend-node';
 import { type Attribution, type Model, Tensor } from '@whitebox/core';
@@ -141,5 +144,30 @@ describe('properties on a random SimpleCNN (MNIST shape) on onnxruntime-node', (
     await expect(new GradCam(model).attribute(x, 0, { layer: 'conv7' })).rejects.toThrow(/unknown layer 'conv7'; the model's layers are: .*relu3/);
     await expect(new VanillaGradient(model).attribute(Tensor.zeros([1, 3, 28, 28]), 0)).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
     await expect(new VanillaGradient(model).attribute(x, 10)).rejects.toMatchObject({ code: 'TARGET_OUT_OF_RANGE' });
+  });
+});
+
+const SHIPPED = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models', 'mnist-simplecnn.onnx');
+
+describe.skipIf(!existsSync(SHIPPED))('the shipped MNIST model (models/mnist-simplecnn.onnx)', () => {
+  it('IG completeness within 1% at 300 steps on MNIST test digits; VarGrad ≥ 0; SmoothGrad σ = 0 exact', async () => {
+    const { loadMnist, toTensor } = await import('@whitebox/datasets');
+    const model = await loadModel(SHIPPED, { backend: 'node', threads: 2 });
+    try {
+      const x = toTensor(loadMnist({ trainLimit: 0, testLimit: 4 }).test);
+      const targets = Array.from((await model.forward(x)).predictions);
+      const r = await new IntegratedGradients(model).attributeWithDelta(x, targets, { steps: 300 });
+      for (let b = 0; b < 4; b++) {
+        const diff = r.inputScores[b]! - r.baselineScores[b]!;
+        expect(Math.abs(r.delta[b]!)).toBeLessThanOrEqual(0.01 * Math.abs(diff));
+      }
+      const base = await new VanillaGradient(model).attribute(x, targets);
+      const sg = await new SmoothGrad(new VanillaGradient(model), { samples: 3, sigma: 0 }).attribute(x, targets);
+      expect(maxDiff(sg.data, base.data)).toBe(0);
+      const vg = await new SmoothGrad(new GuidedBackprop(model), { samples: 8, variant: 'vargrad' }).attribute(x, targets);
+      expect(Math.min(...vg.data)).toBeGreaterThanOrEqual(0);
+    } finally {
+      await model.dispose();
+    }
   });
 });

@@ -60,3 +60,32 @@ describe('vanilla gradient', () => {
     await expect(m.attribute(x, 0, { batchSize: 0 })).rejects.toBeInstanceOf(WhiteBoxError);
   });
 });
+
+describe('input validation shared by all methods', () => {
+  it('rejects NaN / infinite pixels naming the sample and index, and non-float input', async () => {
+    const model = tinyModel();
+    const x = randomInput(model, 3);
+    x.data[48 + 5] = NaN;
+    await expect(new VanillaGradient(model).attribute(x, 0)).rejects.toThrow(/vanilla-gradient: input has a non-finite value \(NaN\) at flat index 53 \(sample 1\)/);
+    x.data[53] = Infinity;
+    await expect(new VanillaGradient(model).attribute(x, 0)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const ints = new Tensor(new Int32Array(48), [1, 2, 6, 4]) as unknown as Tensor;
+    await expect(new VanillaGradient(model).attribute(ints, 0)).rejects.toThrow(/must be float32/);
+  });
+
+  it('accepts an explicit cotangent tensor as targets (a weighted sum of logits)', async () => {
+    const model = tinyModel({ seed: 2 });
+    const x = randomInput(model, 2);
+    const cot = Tensor.from([1, 0, -2, 0, /* sample 1 */ 0, 0.5, 0, 0], [2, 4]);
+    const g = await new VanillaGradient(model).attribute(x, cot);
+    const g0 = await new VanillaGradient(model).attribute(x, 0);
+    const g2 = await new VanillaGradient(model).attribute(x, 2);
+    const g1 = await new VanillaGradient(model).attribute(x, 1);
+    const item = x.itemSize;
+    for (let i = 0; i < item; i++) {
+      expect(g.data[i]).toBeCloseTo(g0.data[i]! - 2 * g2.data[i]!, 5);
+      expect(g.data[item + i]).toBeCloseTo(0.5 * g1.data[item + i]!, 5);
+    }
+    await expect(new VanillaGradient(model).attribute(x, Tensor.zeros([2, 3]))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+  });
+});
