@@ -132,4 +132,28 @@ describe('NormalStream', () => {
     expect(Math.abs(v - 1)).toBeLessThan(0.04);
     expect(Math.abs(k / (v * v) - 3)).toBeLessThan(0.15); // Gaussian kurtosis
   });
+
+  it('matches the normal distribution: Kolmogorov–Smirnov distance and tail masses', async () => {
+    const { NormalStream } = await import('@whitebox/smoothgrad');
+    const { Rng } = await import('@whitebox/core');
+    const n = 200_000;
+    const xs = new Float64Array(n);
+    new NormalStream(new Rng(11)).fill(xs);
+    xs.sort();
+    // Φ via erf (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
+    const erf = (x: number) => {
+      const t = 1 / (1 + 0.3275911 * Math.abs(x));
+      const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+      return x >= 0 ? y : -y;
+    };
+    const phi = (x: number) => 0.5 * (1 + erf(x / Math.SQRT2));
+    let ks = 0;
+    for (let i = 0; i < n; i++) ks = Math.max(ks, Math.abs(phi(xs[i]!) - i / n), Math.abs(phi(xs[i]!) - (i + 1) / n));
+    // 1.63 / √n is the 1% critical value of the KS statistic.
+    expect(ks).toBeLessThan(1.63 / Math.sqrt(n));
+    const tail = (a: number) => xs.filter((x) => Math.abs(x) > a).length / n;
+    expect(Math.abs(tail(2) - 0.0455)).toBeLessThan(0.002);
+    expect(Math.abs(tail(3) - 0.0027)).toBeLessThan(0.0005);
+    expect(tail(3.6)).toBeGreaterThan(0.0001); // beyond the ziggurat's base strip (3.44)
+  });
 });
