@@ -14,11 +14,12 @@ export interface GradientGraphOptions {
   /** Output `input_grad` (default true); when false the backward pass stops at the deepest needed layer. */
   inputGradient?: boolean;
   /**
-   * MaxPool backward: 'auto' (default) uses a mask (pooled max compared with the input) for non-overlapping pools
-   * that follow a ReLU under the 'gradient'/'guided' rules, where ties cannot change the result; 'indices' always
-   * scatters through MaxPool's Indices output (exact first-max tie-breaking).
+   * MaxPool backward. 'auto' (default, exact: the first maximum of each window gets the gradient, as in MaxPool's
+   * Indices and PyTorch): SpaceToDepth + ArgMax for non-overlapping square windows, else a scatter through MaxPool's
+   * Indices output. 'indices': always the scatter. 'mask': faster, but every tied maximum gets the gradient
+   * (only used after a ReLU under the 'gradient'/'guided' rules).
    */
-  maxPoolBackward?: 'auto' | 'indices';
+  maxPoolBackward?: 'auto' | 'indices' | 'mask';
 }
 
 /** Emits backward nodes and constants with collision-free names. */
@@ -88,7 +89,7 @@ class GradBuilder {
   /** Forward nodes, possibly with extra outputs (MaxPool Indices). */
   readonly forward: IrNode[];
 
-  constructor(private readonly g: IrGraph, private readonly rule: ReluRule, private readonly layers: readonly string[], private readonly maxPoolMode: 'auto' | 'indices') {
+  constructor(private readonly g: IrGraph, private readonly rule: ReluRule, private readonly layers: readonly string[], private readonly maxPoolMode: 'auto' | 'indices' | 'mask') {
     this.e = new Emitter(g);
     this.shapes = inferShapes(g, 2);
     this.cons = consumers(g);
@@ -457,19 +458,31 @@ class GradBuilder {
     }
     const target = fuseRelu ? relu!.inputs[0]! : x;
     if (fuseRelu) this.done.add(relu!);
-    const maskOk = this.maxPoolMode === 'auto' && fuseRelu && this.rule !== 'deconvnet' && kernel.length === 2;
-    if (maskOk) {
-      // Non-overlapping windows after a ReLU: positions equal to their window's (nearest-upsampled) max get the
-      // gradient. A tie at a positive value has probability zero; a tie at 0 is masked by the ReLU rule above.
-      const [kh, kw] = kernel as [number, number];
-      const [ho, wo] = [ys[2]!, ys[3]!];
-      const cropped = ho * kh !== xs[2] || wo * kw !== xs[3];
-      const xin = cropped ? e.one('Slice', [x, e.ints([0, 0]), e.ints([ho * kh, wo * kw]), e.ints([2, 3])]) : x;
-      const scales = e.tensor('pool_scales', new Tensor(Float32Array.of(1, 1, kh, kw), [4]));
+    const [ho, wo] = [ys[2]!, ys[3]!];
+    const square = kernel.length === 2 && kernel[0] === kernel[1] && nonOverlapping && ho * kernel[0]! <= xs[2]! && wo * kernel[0]! <= xs[3]!;
+    const k = kernel[0]!;
+    const cropped = square && (ho * k !== xs[2] || wo * k !== xs[3]);
+    const crop = (t: string) => (cropped ? e.one('Slice', [t, e.ints([0, 0]), e.ints([ho * k, wo * k]), e.ints([2, 3])]) : t);
+    const uncrop = (t: string) => (cropped ? e.one('Pad', [t, e.ints([0, 0, 0, 0, 0, 0, xs[2]! - ho * k, xs[3]! - wo * k])]) : t);
+    if (square && this.maxPoolMode === 'mask' && fuseRelu && this.rule !== 'deconvnet') {
+      // Opt-in approximation: positions equal to their window's (nearest-upsampled) max all get the gradient, so
+      // tied maxima (e.g. constant image regions) each receive it. Faster than the exact routes.
+      const scales = e.tensor('pool_scales', new Tensor(Float32Array.of(1, 1, k, k), [4]));
       const up = (t: string) => e.one('Resize', [t, '', scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
-      let gx = e.one('Where', [e.one('Equal', [xin, up(y)]), up(g), e.scalar(0)]);
-      if (cropped) gx = e.one('Pad', [gx, e.ints([0, 0, 0, 0, 0, 0, xs[2]! - ho * kh, xs[3]! - wo * kw])]);
-      this.add(target, gx);
+      this.add(target, uncrop(e.one('Where', [e.one('Equal', [crop(x), up(y)]), up(g), e.scalar(0)])));
+      return;
+    }
+    if (square && this.maxPoolMode !== 'indices') {
+      // Exact for non-overlapping square windows, without MaxPool's slow Indices output: SpaceToDepth puts each
+      // window's k² elements on a new axis, ArgMax picks the first maximum (the position MaxPool and PyTorch use),
+      // the gradient goes there, and DepthToSpace puts the windows back.
+      const c = xs[1]!;
+      const blocks = e.one('Reshape', [e.one('SpaceToDepth', [crop(x)], { blocksize: k }), e.ints([0, k * k, c, ho, wo])]);
+      const first = e.one('ArgMax', [blocks], { axis: 1, keepdims: 1 });
+      const slots = e.tensor('pool_slots', new Tensor(BigInt64Array.from({ length: k * k }, (_, i) => BigInt(i)), [1, k * k, 1, 1, 1]));
+      const routed = e.one('Where', [e.one('Equal', [first, slots]), e.one('Reshape', [g, e.ints([0, 1, c, ho, wo])]), e.scalar(0)]);
+      const back = e.one('DepthToSpace', [e.one('Reshape', [routed, e.ints([0, k * k * c, ho, wo])])], { blocksize: k, mode: 'DCR' });
+      this.add(target, uncrop(back));
       return;
     }
     // Exact: scatter-add through the flattened Indices (first max wins ties; handles overlapping windows and padding).

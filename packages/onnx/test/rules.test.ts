@@ -79,6 +79,8 @@ describe('ReLU backward rules against a hand-written reference', () => {
   const m = b.toModelBytes();
   const n = 6;
   const x = randomTensor([n, 1, 4, 4], 21);
+  // Two blank images: every conv output equals its bias, so each pooling window ties at a positive value (channel 0).
+  x.data.fill(0, 4 * 16);
   const cot = randomTensor([n, 3], 22);
 
   for (const rule of RELU_RULES) {
@@ -97,6 +99,18 @@ describe('ReLU backward rules against a hand-written reference', () => {
       });
     }
   }
+
+  it("'mask' MaxPool backward is the approximation that lets tied maxima share the gradient", async () => {
+    const exact = await runModel(buildGradientGraph(m, { maxPoolBackward: 'auto' }), { x, cotangent: cot });
+    const mask = await runModel(buildGradientGraph(m, { maxPoolBackward: 'mask' }), { x, cotangent: cot });
+    const d = exact.input_grad!.data;
+    const a = mask.input_grad!.data;
+    // Identical on the random images (no ties), different on the blank ones.
+    for (let i = 0; i < 4 * 16; i++) expect(Math.abs(a[i]! - d[i]!)).toBeLessThan(1e-6);
+    let diff = 0;
+    for (let i = 4 * 16; i < 6 * 16; i++) diff += Math.abs(a[i]! - d[i]!);
+    expect(diff).toBeGreaterThan(1e-3);
+  });
 
   it('the three rules give different maps on this network', async () => {
     const maps = await Promise.all(RELU_RULES.map(async (rule) => (await runModel(buildGradientGraph(m, { rule }), { x, cotangent: cot })).input_grad!.data));
