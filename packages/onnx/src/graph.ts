@@ -38,6 +38,7 @@ export const SUPPORTED_OPS: readonly string[] = [
   'Reshape', 'Transpose', 'Concat', 'Identity', 'Dropout', 'Constant', 'Pad', 'Squeeze', 'Unsqueeze',
 ];
 const SUPPORTED = new Set(SUPPORTED_OPS);
+const RESERVED = new Set(['logits', 'input_grad', 'cotangent']);
 
 // ---------- attribute helpers ----------
 
@@ -447,6 +448,22 @@ export function consumers(g: IrGraph): Map<string, IrNode[]> {
 export function prepareGraph(g: IrGraph): IrGraph {
   validateOps(g);
   const out: IrGraph = { ...g, nodes: g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } })), inits: new Map(g.inits) };
+  // The gradient graph's own tensor names must not collide with the model's.
+  if (RESERVED.has(out.input.name)) {
+    throw new WhiteBoxError('INVALID_MODEL', `the model's input is named '${out.input.name}', a name WhiteBox's gradient graphs reserve (${[...RESERVED].join(', ')}); rename it`, { file: g.source });
+  }
+  for (const name of RESERVED) {
+    if (name === 'logits' && out.output === 'logits') continue;
+    if (!out.nodes.some((n) => n.outputs.includes(name)) && !out.inits.has(name)) continue;
+    let fresh = `${name}__model`;
+    while (out.inits.has(fresh) || out.nodes.some((n) => n.outputs.includes(fresh))) fresh += '_';
+    for (const n of out.nodes) {
+      n.inputs = n.inputs.map((i) => (i === name ? fresh : i));
+      n.outputs = n.outputs.map((o) => (o === name ? fresh : o));
+    }
+    if (out.inits.has(name)) { out.inits.set(fresh, out.inits.get(name)!); out.inits.delete(name); }
+    if (out.output === name) out.output = fresh;
+  }
   const shapes = inferShapes(out, 2);
   // Trailing softmax.
   const last = out.nodes.find((n) => n.outputs[0] === out.output);

@@ -167,3 +167,27 @@ describe('randomizeInitializers and exportGradientGraphs', () => {
     expect(g.input_grad!.dims).toEqual([2, 3, 16, 16]);
   });
 });
+
+describe('reserved tensor names', () => {
+  it("a model tensor named 'logits' or 'input_grad' that is not the output is renamed, not clobbered", async () => {
+    const b = new GraphBuilder('names');
+    b.input('x', ['N', 3]);
+    b.initializer('W', randomTensor([3, 2], 3));
+    b.node('MatMul', ['x', 'W'], ['logits']);
+    b.node('Tanh', ['logits'], ['input_grad']);
+    b.node('Mul', ['input_grad', b.initializer('two', Tensor.from([2], []))], ['out']);
+    b.output('out', ['N', 2]);
+    const x = randomTensor([2, 3], 4);
+    const cot = randomTensor([2, 2], 5);
+    const g = await runModel(buildGradientGraph(b.toModelBytes()), { x, cotangent: cot });
+    const W = randomTensor([3, 2], 3).data;
+    for (let n = 0; n < 2; n++) {
+      const z = [0, 1].map((j) => [0, 1, 2].reduce((s, i) => s + x.data[n * 3 + i]! * W[i * 2 + j]!, 0));
+      [0, 1].forEach((j) => expect(g.logits!.data[n * 2 + j]).toBeCloseTo(2 * Math.tanh(z[j]!), 5));
+      for (let i = 0; i < 3; i++) {
+        const e = [0, 1].reduce((s, j) => s + cot.data[n * 2 + j]! * 2 * (1 - Math.tanh(z[j]!) ** 2) * W[i * 2 + j]!, 0);
+        expect(g.input_grad!.data[n * 3 + i]).toBeCloseTo(e, 5);
+      }
+    }
+  });
+});
