@@ -1,1 +1,7 @@
-export {};
+export { initTf, tf, wasmDir } from './tf.js';
+export { registerWasmTrainingKernels } from './kernels.js';
+export * from './model.js';
+export * from './augment.js';
+export * from './train.js';
+export * from './classifier.js';
+export * from './export.js';
