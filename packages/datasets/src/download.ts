@@ -73,8 +73,13 @@ export async function downloadFile(opts: DownloadOptions): Promise<{ path: strin
           opts.onProgress?.({ done, total: Math.max(total, done), stage: 'download' });
         }
       }
+    } catch (e) {
+      throw new WhiteBoxError('RUNTIME_ERROR', `download of ${opts.url} was interrupted after ${done} bytes (${(e as Error).message}); ${part} is kept and the next call resumes it`, { url: opts.url, file: part }, { cause: e });
     } finally {
       closeSync(fd);
+    }
+    if (Number.isFinite(length) && done < total) {
+      throw new WhiteBoxError('RUNTIME_ERROR', `download of ${opts.url} ended after ${done} of ${total} bytes; ${part} is kept and the next call resumes it`, { url: opts.url, file: part });
     }
   }
   const md5 = await fileDigest(part, 'md5');
