@@ -20,7 +20,7 @@ export interface EngineArgs {
  * One configuration, in its own process: a random-weight SimpleCNN (the shipped architecture) run forward, or its
  * exported input-gradient graph (rule 'gradient'), at a fixed batch. Returns images/s from the median call time.
  */
-export async function measureEngine(args: EngineArgs): Promise<{ imagesPerSecond: number; calls: number }> {
+export async function measureEngine(args: EngineArgs): Promise<{ imagesPerSecond: number; imagesPerCpuSecond: number; calls: number }> {
   const { Tensor, resolveBackend } = await import('@whitebox/core');
   await import(args.backend === 'node' ? '@whitebox/backend-node' : '@whitebox/backend-web');
   const { buildSimpleCnn, buildGradientGraph, forwardModelBytes, prepareModel, randomImages } = await import('@whitebox/onnx');
@@ -33,15 +33,18 @@ export async function measureEngine(args: EngineArgs): Promise<{ imagesPerSecond
   const feeds: Feeds = args.mode === 'forward' ? { input: x } : { input: x, cotangent: cot };
   for (let i = 0; i < 2; i++) await session.run(feeds);
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   while (times.length < 3 || performance.now() - t0 < args.seconds * 1000) {
     const t = performance.now();
     await session.run(feeds);
     times.push(performance.now() - t);
   }
+  const cpu = process.cpuUsage(cpu0);
   await session.release();
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   times.sort((a, b) => a - b);
-  return { imagesPerSecond: args.batch / (times[Math.floor(times.length / 2)]! / 1000), calls: times.length };
+  return { imagesPerSecond: args.batch / (times[Math.floor(times.length / 2)]! / 1000), imagesPerCpuSecond: (args.batch * times.length) / cpuSeconds, calls: times.length };
 }
 
 export const suite: Suite = {
@@ -61,12 +64,14 @@ export const suite: Suite = {
         for (const batch of quick ? [1, 64] : BATCHES) {
           const row: (string | number)[] = [rt.label, rt.threads, batch];
           const rss: string[] = [];
+          const perCpu: number[] = [];
           for (const mode of ['forward', 'gradient'] as const) {
-            const r = await runIsolated<{ imagesPerSecond: number }>(import.meta.url, 'measureEngine', { shape, backend: rt.backend, device: rt.device, threads: rt.threads, batch, mode, seconds } satisfies EngineArgs);
+            const r = await runIsolated<{ imagesPerSecond: number; imagesPerCpuSecond: number }>(import.meta.url, 'measureEngine', { shape, backend: rt.backend, device: rt.device, threads: rt.threads, batch, mode, seconds } satisfies EngineArgs);
             row.push(Math.round(r.result.imagesPerSecond));
+            perCpu.push(Math.round(r.result.imagesPerCpuSecond));
             rss.push(r.peakRssMiB.toFixed(0));
           }
-          row.push(...rss);
+          row.push(...perCpu, ...rss);
           rows.push(row);
           process.stderr.write(`bench engine: ${shape} ${rt.label} ${rt.threads}T batch ${batch}: ${row.slice(3, 5).join(' / ')} img/s\n`);
         }
@@ -77,10 +82,12 @@ export const suite: Suite = {
           `Random-weight SimpleCNN (3 × Conv3×3-BN-ReLU-MaxPool, 32/64/128 channels, Gemm 1024, Gemm 10). "forward" runs the prepared forward model ` +
           `(BatchNorm folded), "gradient" the exported gradient graph (rule 'gradient': logits + input_grad). Images/s from the median call ` +
           `over ≥ ${seconds} s after 2 warm-up calls, each configuration in a fresh process (peak RSS = that process). ` +
+          `"img/CPU-s" divides the images by the process's CPU time (user + system) over the same calls: at 1 thread it estimates ` +
+          `the unloaded throughput when other jobs compete for the cores (wall-clock img/s then drops, CPU time much less). ` +
           `onnxruntime-web's WebAssembly backend is single-threaded in Node (no SharedArrayBuffer workers), so it has 1-thread rows only. ` +
           `Target (2× PyTorch+Captum vanilla gradient at 1 thread, batch 64): ≥ 1,500/s MNIST, ≥ 1,700/s CIFAR-10. ` +
           `Load average (1 min) when the suite started: ${loadBefore.toFixed(2)}; at the end of this table: ${os.loadavg()[0]!.toFixed(2)} (other jobs share the ${os.cpus().length} cores).`,
-        columns: ['runtime', 'threads', 'batch', 'forward img/s', 'gradient img/s', 'forward peak RSS MiB', 'gradient peak RSS MiB'],
+        columns: ['runtime', 'threads', 'batch', 'forward img/s', 'gradient img/s', 'forward img/CPU-s', 'gradient img/CPU-s', 'forward peak RSS MiB', 'gradient peak RSS MiB'],
         rows,
       });
     }
