@@ -67,7 +67,10 @@ function whiteboxAssets(): Plugin {
         res.end(readFileSync(file));
       });
     },
-    generateBundle() {
+    generateBundle(_options, bundle) {
+      // onnxruntime-web's bundle references its .wasm by `new URL(…, import.meta.url)`, so Vite emits a second
+      // copy under assets/; the worker loads ort/ (setWasmPaths), so that copy is dead weight.
+      for (const name of Object.keys(bundle)) if (/^assets\/ort-wasm[^/]*\.wasm$/.test(name)) delete bundle[name];
       const files = runtimeFiles();
       for (const [fileName, file] of files) this.emitFile({ type: 'asset', fileName, source: readFileSync(file) });
       for (const dir of ['report', 'models']) this.emitFile({ type: 'asset', fileName: `${dir}/index.json`, source: listing(files, dir) });

@@ -19,7 +19,16 @@ let sharedClient: ExplainerClient | undefined;
 /** One worker for the page (models and gradient graphs are cached there). */
 const getClient = () => (sharedClient ??= new ExplainerClient());
 
-const hasWebGpu = typeof navigator !== 'undefined' && 'gpu' in navigator;
+/** WebGPU is usable when the browser has navigator.gpu *and* hands out an adapter (headless or blocklisted GPUs do not). */
+async function webGpuStatus(): Promise<string | null> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (!gpu) return 'this browser has no WebGPU (navigator.gpu)';
+  try {
+    return (await gpu.requestAdapter()) ? null : 'WebGPU is present but no GPU adapter is available';
+  } catch (e) {
+    return `WebGPU adapter request failed: ${(e as Error).message}`;
+  }
+}
 
 export function App() {
   const [tab, setTab] = useState<'explain' | 'evaluation'>('explain');
@@ -60,6 +69,8 @@ function ExplainView() {
   const [cells, setCells] = useState<Record<string, Cell>>({});
   const [progress, setProgress] = useState<{ done: number; total: number; stage?: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  const [webGpuMissing, setWebGpuMissing] = useState<string | null>('checking for WebGPU…');
+  useEffect(() => void webGpuStatus().then(setWebGpuMissing), []);
   const explainSeq = useRef(0);
 
   // Bundled sample images.
@@ -251,10 +262,12 @@ function ExplainView() {
         <h2>Backend</h2>
         <div className="choices">
           <label><input type="radio" name="device" checked={device === 'wasm'} onChange={() => setDevice('wasm')} data-testid="device-wasm" /> WebAssembly</label>
-          <label title={hasWebGpu ? '' : 'this browser has no WebGPU (navigator.gpu)'}>
-            <input type="radio" name="device" checked={device === 'webgpu'} disabled={!hasWebGpu} onChange={() => setDevice('webgpu')} data-testid="device-webgpu" /> WebGPU
-            {!hasWebGpu && <small> (not available in this browser)</small>}
+          <label title={webGpuMissing ?? ''}>
+            <input type="radio" name="device" checked={device === 'webgpu'} disabled={!!webGpuMissing} onChange={() => setDevice('webgpu')} data-testid="device-webgpu" /> WebGPU
           </label>
+        </div>
+        {webGpuMissing && <p className="hint" data-testid="webgpu-missing">{webGpuMissing}</p>}
+        <div>
         </div>
 
         <h2>Methods</h2>

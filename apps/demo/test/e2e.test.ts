@@ -301,3 +301,50 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     }
   });
 });
+
+// WebGPU through SwiftShader (Chromium's software Vulkan): slow, so only the first maps are awaited.
+describe.skipIf(!haveChromium)('demo app on WebGPU (SwiftShader)', () => {
+  it('runs the model and the first maps on WebGPU and agrees with onnxruntime-node', async () => {
+    if (!existsSync(join(demo, 'dist', 'index.html'))) execFileSync('pnpm', ['exec', 'vite', 'build'], { cwd: demo, stdio: 'inherit', timeout: 240_000 });
+    const { server, url } = await startServer({ port: 0 });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+        '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      await page.goto(url);
+      await page.waitForSelector('[data-testid="status"][data-status="ready"]', { timeout: 90_000 });
+      if (await page.getByTestId('device-webgpu').isDisabled()) {
+        // No adapter even in software: the page must say why instead of offering a broken choice.
+        expect(await page.getByTestId('webgpu-missing').textContent()).toMatch(/WebGPU/);
+        return;
+      }
+      await page.getByTestId('device-webgpu').check();
+      await page.waitForSelector('[data-testid="model-note"]:has-text("on webgpu")', { timeout: 90_000 });
+      await page.waitForSelector('[data-testid="map-none-input-x-gradient"][data-ready="true"]', { timeout: 90_000 });
+      await expect.poll(() => page.getByTestId('prediction').textContent()).toMatch(/^Prediction: \S+ \(\d+\.\d%\)/);
+      const st = await page.evaluate(() => {
+        const w = (window as unknown as { __whitebox: any }).__whitebox;
+        return { device: w.device, info: w.info, pixels: Array.from(w.input.pixels as Float32Array), probabilities: w.prediction.probabilities as number[], target: w.target as number, vg: Array.from(w.cells['none:vanilla-gradient'].map.data as Float32Array) };
+      });
+      expect(st.device).toBe('webgpu');
+      expect(st.info.executionProvider).toBe('webgpu');
+      const { channels: c, height: h, width: wd } = st.info;
+      const bytes = st.info.shipped ? new Uint8Array(readFileSync(join(demo, '..', '..', 'models', `${st.info.key}-simplecnn.onnx`))) : buildSimpleCnn({ channels: c, height: h, width: wd, seed: 1 });
+      const model = await loadModel(bytes, { backend: 'node', device: 'cpu' });
+      try {
+        const x = new Tensor(Float32Array.from(st.pixels), [1, c, h, wd]);
+        expect(relErr(st.probabilities, (await model.forward(x)).probabilities.data)).toBeLessThan(1e-3);
+        expect(relErr(st.vg, (await new VanillaGradient(model).attribute(x, st.target)).data)).toBeLessThan(1e-2);
+      } finally {
+        await model.dispose();
+      }
+      await page.screenshot({ path: join(results, 'webgpu.png'), fullPage: true });
+    } finally {
+      await browser.close();
+      await new Promise((ok) => server.close(ok));
+    }
+  });
+});
