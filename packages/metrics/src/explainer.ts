@@ -18,6 +18,8 @@ export interface FromAttributionOptions {
   batchSize?: number;
   /** Name shown in results (default: the method's name). */
   name?: string;
+  /** Extra options for `attribute` (e.g. integrated-gradients `steps`). */
+  attributeOptions?: Record<string, unknown>;
 }
 
 export function fromAttribution(method: Attribution, options: FromAttributionOptions = {}): Explainer {
@@ -25,7 +27,7 @@ export function fromAttribution(method: Attribution, options: FromAttributionOpt
   return {
     name,
     async relevance(input, targets) {
-      const map = await method.attribute(input, Array.from(targets), options.batchSize ? { batchSize: options.batchSize } : {});
+      const map = await method.attribute(input, Array.from(targets), { ...(options.attributeOptions ?? {}), ...(options.batchSize ? { batchSize: options.batchSize } : {}) });
       return pixelRelevance(map, input.dims[2]!, input.dims[3]!, options.reduction ?? 'abs-sum', name);
     },
   };

@@ -29,12 +29,32 @@ export interface ScaleSettings {
   seeds: number[];
   /** Retraining epochs; undefined = the epochs the shipped model was trained with (the caller's default). */
   epochs: number | undefined;
+  /** SimpleCNN size for retraining (undefined = the shipped model's: [32, 64, 128], 1024). */
+  retrainWidths?: number[];
+  retrainHidden?: number;
+  /** Include the SmoothGrad ensembles in ROAR/KAR (their training-set maps are costly). */
+  roarEnsembles: boolean;
+  /** SmoothGrad samples and integrated-gradients steps at this scale. */
+  smoothgradSamples: number;
+  igSteps: number;
 }
 
 export const SCALES: Record<Scale, ScaleSettings> = {
-  quick: { selectivitySamples: 32, selectivitySteps: 50, patchSize: 1, roadSamples: 200, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 16, roarTrain: 2000, roarTest: 500, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0], epochs: 1 },
-  standard: { selectivitySamples: 100, selectivitySteps: 50, patchSize: 1, roadSamples: 1000, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 50, roarTrain: 10000, roarTest: 2000, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0, 1], epochs: 2 },
-  full: { selectivitySamples: 500, selectivitySteps: 50, patchSize: 1, roadSamples: 10000, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 200, roarTrain: undefined, roarTest: undefined, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0, 1, 2], epochs: undefined },
+  quick: {
+    selectivitySamples: 32, selectivitySteps: 50, patchSize: 1, roadSamples: 200, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 16,
+    roarTrain: 2000, roarTest: 500, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0], epochs: 2, retrainWidths: [8, 16, 32], retrainHidden: 64, roarEnsembles: false,
+    smoothgradSamples: 10, igSteps: 16,
+  },
+  standard: {
+    selectivitySamples: 100, selectivitySteps: 50, patchSize: 1, roadSamples: 1000, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 50,
+    roarTrain: 6000, roarTest: 1000, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0, 1], epochs: 3, retrainWidths: [8, 16, 32], retrainHidden: 64, roarEnsembles: false,
+    smoothgradSamples: 25, igSteps: 32,
+  },
+  full: {
+    selectivitySamples: 500, selectivitySteps: 50, patchSize: 1, roadSamples: 10000, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 200,
+    roarTrain: undefined, roarTest: undefined, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0, 1, 2], epochs: undefined, roarEnsembles: true,
+    smoothgradSamples: 50, igSteps: 50,
+  },
 };
 
 /** A method as the pipeline sees it: an id, how to explain with a given model, and what keys its cached maps. */
@@ -43,7 +63,7 @@ export interface PipelineMethod {
   explainer(model: Model): Explainer;
   /** Method options that change its maps (part of the map cache key). */
   options?: unknown;
-  /** Leave out of ROAR/KAR retraining (costly ensembles at small scales). */
+  /** An ensemble (SmoothGrad variant): left out of ROAR/KAR unless the scale's `roarEnsembles`. */
   skipRoar?: boolean;
 }
 
@@ -179,7 +199,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutput>
   if (stages.has('roar-maps') || stages.has('roar-kar')) {
     const train = cfg.roarTrain !== undefined && cfg.roarTrain < input.train.count ? subsetDataset(input.train, balancedIndices(input.train, cfg.roarTrain), `${input.train.name}-${cfg.roarTrain}`) : input.train;
     const test = cfg.roarTest !== undefined && cfg.roarTest < input.test.count ? subsetDataset(input.test, balancedIndices(input.test, cfg.roarTest), `${input.test.name}-${cfg.roarTest}`) : input.test;
-    const roarMethods = input.methods.filter((m) => !m.skipRoar);
+    const roarMethods = input.methods.filter((m) => !m.skipRoar || cfg.roarEnsembles);
     const hw = train.height * train.width;
     const sets: RelevanceSet[] = [];
     await withProgress('roar-maps', 'ROAR/KAR maps', async (p) => {

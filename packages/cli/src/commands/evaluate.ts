@@ -1,4 +1,17 @@
 import type { Command } from 'commander';
+import { STAGES } from '@whitebox/metrics';
+import { evaluateCommand, evaluationOptions, type EvaluationCliOptions } from './run.js';
 
-/** Registers `whitebox evaluate`. (Not implemented yet: registers nothing.) */
-export function register(_program: Command): void {}
+/** Registers `whitebox evaluate`: chosen evaluations of chosen methods; raw results (JSON/CSV) and their report. */
+export function register(program: Command): void {
+  evaluationOptions(program.command('evaluate').description('evaluate attribution methods (selectivity, ROAR/KAR, ROAD, sanity check, coherence) on a model and dataset'))
+    .option('--stages <list>', `evaluations to run, comma-separated: ${STAGES.join(', ')} (default: all)`)
+    .option('--out <dir>', 'results directory (results.json, CSV, PNG, index.html)', 'results')
+    .action(async (opts: EvaluationCliOptions) => {
+      const stages = opts.stages?.split(',').map((s) => s.trim());
+      // ROAR/KAR needs its maps stage.
+      if (stages?.includes('roar-kar') && !stages.includes('roar-maps')) opts.stages = [...stages, 'roar-maps'].join(',');
+      const { files } = await evaluateCommand(opts);
+      process.stdout.write(`results: ${files.json}\nreport: ${files.html}\n`);
+    });
+}

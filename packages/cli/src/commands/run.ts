@@ -1,4 +1,220 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import '@whitebox/backend-node';
+import { type BackendName, type Device, type Model, WhiteBoxError } from '@whitebox/core';
+import { loadCifar10, loadMnist, type TrainTest } from '@whitebox/datasets';
+import {
+  SCALES, SCALES_LIST, STAGES, fromAttribution, runPipeline, simpleCnnRetrainer,
+  type CascadeStep, type PipelineMethod, type PipelineOutput, type Scale, type ScaleSettings, type Stage,
+} from '@whitebox/metrics';
+import { loadModel, randomizeInitializers, readModel } from '@whitebox/onnx';
+import { SMOOTHGRAD_VARIANTS } from '@whitebox/smoothgrad';
+import { resolveMethods } from '../methods.js';
+import { progressBar } from '../progress.js';
 
-/** Registers `whitebox run`. (Not implemented yet: registers nothing.) */
-export function register(_program: Command): void {}
+export interface EvaluationCliOptions {
+  dataset: string;
+  scale: string;
+  model?: string;
+  dataDir?: string;
+  out: string;
+  methods?: string;
+  stages?: string;
+  cacheDir?: string;
+  steps?: number;
+  patch?: number;
+  removal?: number;
+  fractions?: string;
+  seeds?: number;
+  epochs?: number;
+  workers?: number;
+  samples?: number;
+  backend?: BackendName;
+  device?: Device;
+  threads?: number;
+  batchSize?: number;
+  quiet?: boolean;
+}
+
+const DATASETS = ['mnist', 'cifar10'];
+
+/** The repository (or installed package tree) root: where `models/` lives. */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'models')) || existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+/** `--model`, or models/<dataset>-simplecnn.onnx in the current directory or the repository. */
+export function defaultModelPath(dataset: string, given?: string): string {
+  if (given) {
+    if (!existsSync(given)) throw new WhiteBoxError('NOT_FOUND', `model file ${resolve(given)} does not exist`, { file: given });
+    return given;
+  }
+  const name = `${dataset}-simplecnn.onnx`;
+  const candidates = [join(process.cwd(), 'models', name), join(repoRoot(), 'models', name)];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) {
+    throw new WhiteBoxError('NOT_FOUND', `no model given and the shipped model is missing (looked for ${candidates.join(' and ')}); pass --model <file.onnx> or train one with 'whitebox train --dataset ${dataset}'`, { file: candidates[0] });
+  }
+  return found;
+}
+
+export function loadData(dataset: string, dataDir?: string): Promise<TrainTest> | TrainTest {
+  if (dataset === 'mnist') return loadMnist(dataDir ? { dir: dataDir } : {});
+  return loadCifar10(dataDir ? { dir: dataDir } : {});
+}
+
+/**
+ * The randomization cascade of an ONNX model: its weight layers (Conv, Gemm, MatMul with
+ * initializer inputs) from the top, each step re-initialising one more layer (cumulative).
+ */
+export function cascadeOf(modelBytes: Uint8Array, load: (bytes: Uint8Array) => Promise<Model>, seed = 0): CascadeStep[] {
+  const graph = readModel(modelBytes).graph!;
+  const inits = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  const layers: Array<{ name: string; weights: string[] }> = [];
+  for (const node of graph.node ?? []) {
+    if (!['Conv', 'Gemm', 'MatMul', 'ConvTranspose'].includes(node.opType ?? '')) continue;
+    const weights = (node.input ?? []).filter((i) => inits.has(i));
+    if (weights.length) layers.push({ name: node.name || node.output?.[0] || `${node.opType}${layers.length}`, weights });
+  }
+  layers.reverse();
+  const steps: CascadeStep[] = [];
+  const names: string[] = [];
+  for (const l of layers) {
+    names.push(...l.weights);
+    const upTo = [...names];
+    steps.push({ layer: l.name, model: async () => load(randomizeInitializers(modelBytes, upTo, seed + steps.length)) });
+  }
+  return steps;
+}
+
+function parseList<T extends string>(spec: string | undefined, known: readonly T[], what: string): T[] | undefined {
+  if (!spec) return undefined;
+  const out = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of out) if (!known.includes(s as T)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown ${what} '${s}' (known: ${known.join(', ')})`);
+  return out as T[];
+}
+
+/** Settings for a scale with the command-line overrides applied. */
+export function settingsFor(o: EvaluationCliOptions): ScaleSettings {
+  if (!SCALES_LIST.includes(o.scale as Scale)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown --scale '${o.scale}' (known: ${SCALES_LIST.join(', ')})`);
+  const s: ScaleSettings = { ...SCALES[o.scale as Scale] };
+  if (o.steps !== undefined) s.selectivitySteps = o.steps;
+  if (o.patch !== undefined) s.patchSize = o.patch;
+  if (o.samples !== undefined) {
+    s.selectivitySamples = o.samples;
+    s.roadSamples = Math.max(o.samples, 1);
+    s.sanitySamples = Math.max(1, Math.min(o.samples, s.sanitySamples));
+  }
+  if (o.fractions) {
+    const f = o.fractions.split(',').map((x) => Number(x.trim()));
+    if (f.some((x) => !Number.isFinite(x) || x < 0 || x > 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `--fractions expects comma-separated numbers in [0, 1], got '${o.fractions}'`);
+    s.fractions = f;
+  }
+  if (o.seeds !== undefined) s.seeds = Array.from({ length: o.seeds }, (_, i) => i);
+  if (o.epochs !== undefined) s.epochs = o.epochs;
+  return s;
+}
+
+/** Loads model, data and methods, and runs the chosen evaluation stages into `out`. */
+export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: readonly Stage[] = STAGES): Promise<PipelineOutput> {
+  if (!DATASETS.includes(o.dataset)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown --dataset '${o.dataset}' (known: ${DATASETS.join(', ')})`);
+  const settings = settingsFor(o);
+  const stages = parseList(o.stages, STAGES, 'stage') ?? [...defaultStages];
+  const modelPath = defaultModelPath(o.dataset, o.model);
+  const log = (m: string): void => {
+    if (!o.quiet) process.stderr.write(`${m}\n`);
+  };
+  const loadOptions = { backend: o.backend ?? 'node', ...(o.device ? { device: o.device } : {}), ...(o.threads ? { threads: o.threads } : {}), ...(o.batchSize ? { batchSize: o.batchSize } : {}) };
+  const t0 = performance.now();
+  const bytes = new Uint8Array(readFileSync(modelPath));
+  const model = await loadModel(bytes, loadOptions);
+  const data = await loadData(o.dataset, o.dataDir);
+  log(`loaded ${relative(process.cwd(), modelPath) || modelPath} and ${o.dataset} (${data.train.count} train, ${data.test.count} test images) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const spec = o.methods ?? `all,${SMOOTHGRAD_VARIANTS.join(',')}`;
+  const sg = { samples: settings.smoothgradSamples, sigma: 0.15 };
+  // Ensembles (a SmoothGrad variant, alone or '<variant>/<method>') take this scale's sample count.
+  const isEnsembleToken = (t: string): boolean => (SMOOTHGRAD_VARIANTS as readonly string[]).includes(t.split('/')[0]!);
+  const resolved = spec.split(',').map((t) => t.trim()).filter(Boolean).flatMap((t) => resolveMethods(t, isEnsembleToken(t) ? { smoothgrad: sg } : {}).map((m) => ({ ...m, ensemble: isEnsembleToken(t) })));
+  if (resolved.length === 0) throw new WhiteBoxError('INVALID_ARGUMENT', `--methods '${spec}' names no method`);
+  const unique = resolved.filter((m, i) => resolved.findIndex((x) => x.id === m.id) === i);
+  const methods: PipelineMethod[] = unique.map((m) => {
+    const attributeOptions = m.id === 'integrated-gradients' ? { steps: settings.igSteps } : undefined;
+    return {
+      id: m.id,
+      explainer: (mm: Model) => fromAttribution(m.factory(mm), { name: m.id, ...(attributeOptions ? { attributeOptions } : {}) }),
+      options: { ...(attributeOptions ?? {}), ...(m.ensemble ? sg : {}), reduction: 'abs-sum' },
+      skipRoar: m.ensemble,
+    };
+  });
+  const needsTraining = stages.includes('roar-kar');
+  const retrainer = needsTraining
+    ? simpleCnnRetrainer({ epochs: settings.epochs ?? 10, ...(settings.retrainWidths ? { widths: settings.retrainWidths } : {}), ...(settings.retrainHidden ? { hidden: settings.retrainHidden } : {}), batchSize: 64, workers: o.workers ?? 2 })
+    : undefined;
+  const cacheDir = o.cacheDir ?? join(process.env.WHITEBOX_DATA_DIR ?? join(homedir(), '.cache', 'whitebox'), 'maps');
+  try {
+    return await runPipeline({
+      dataset: o.dataset, scale: o.scale, settings, model, modelLabel: relative(process.cwd(), modelPath) || modelPath,
+      train: data.train, test: data.test, methods, stages,
+      ...(retrainer ? { retrain: retrainer.retrain, concurrency: retrainer.concurrency } : {}),
+      cascade: cascadeOf(bytes, (b) => loadModel(b, loadOptions)),
+      cacheDir, outDir: o.out, removalValue: o.removal ?? 0, log,
+      progress: (label) => (o.quiet ? { update: () => {}, stop() {} } : progressBar(label)),
+      command: `whitebox ${process.argv.slice(2).join(' ')}`,
+    });
+  } finally {
+    await retrainer?.close();
+    await model.dispose();
+  }
+}
+
+export function int(name: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new WhiteBoxError('INVALID_ARGUMENT', `${name} must be an integer ≥ ${min}, got '${v}'`);
+    return n;
+  };
+}
+
+/** Options shared by `run` and `evaluate`. */
+export function evaluationOptions(cmd: Command): Command {
+  return cmd
+    .option('--dataset <name>', 'mnist | cifar10', 'mnist')
+    .option('--scale <scale>', 'quick (≤ 10 min on MNIST, 2 cores) | standard (≤ 60 min) | full (whole datasets)', 'quick')
+    .option('--model <file>', 'ONNX classifier (default: models/<dataset>-simplecnn.onnx)')
+    .option('--data-dir <dir>', 'dataset directory (MNIST IDX files / CIFAR-10 binary batches)')
+    .option('--methods <list>', "methods to evaluate (default: all seven and the three SmoothGrad ensembles)")
+    .option('--cache-dir <dir>', 'where training-set maps are cached (default $WHITEBOX_DATA_DIR/maps or ~/.cache/whitebox/maps)')
+    .option('--steps <n>', 'selectivity steps (default 50)', int('--steps'))
+    .option('--patch <n>', 'selectivity: side of the square removed per step (default 1 pixel)', int('--patch'))
+    .option('--removal <value>', 'selectivity: value a removed pixel is set to, pixel space (default 0)', (v: string) => Number(v))
+    .option('--samples <n>', 'test images for selectivity/ROAD/sanity (default: per scale)', int('--samples'))
+    .option('--fractions <list>', 'ROAR/KAR fractions t (default 0.1,0.3,0.5,0.7,0.9)')
+    .option('--seeds <n>', 'ROAR/KAR retraining seeds (mean ± std)', int('--seeds'))
+    .option('--epochs <n>', 'ROAR/KAR retraining epochs (default: per scale)', int('--epochs'))
+    .option('--workers <n>', 'ROAR/KAR retrainings in parallel worker threads', int('--workers', 0), 2)
+    .option('--backend <name>', 'node | web', 'node')
+    .option('--device <device>', 'cpu | cuda (node), wasm (web)')
+    .option('--threads <n>', 'intra-op threads', int('--threads'))
+    .option('--batch-size <n>', 'largest batch per runtime call', int('--batch-size'))
+    .option('--quiet', 'no progress output');
+}
+
+/** Registers `whitebox run`: the whole evaluation (what `pnpm start` runs) and the report. */
+export function register(program: Command): void {
+  evaluationOptions(program.command('run').description('run coherence, selectivity, ROAR, KAR, ROAD and the sanity check, write the report and print its path'))
+    .option('--out <dir>', 'report directory', 'report')
+    .action(async (opts: EvaluationCliOptions) => {
+      const t0 = performance.now();
+      const { files } = await evaluateCommand(opts);
+      process.stderr.write(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+      process.stdout.write(`report: ${files.html}\n`);
+    });
+}
