@@ -5,3 +5,4 @@ export * from './augment.js';
 export * from './train.js';
 export * from './classifier.js';
 export * from './export.js';
+export * from './card.js';

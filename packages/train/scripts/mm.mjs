@@ -1,0 +1,17 @@
+import { initTf, tf } from '@whitebox/train';
+await initTf();
+const t = (name, f) => { for (let i = 0; i < 2; i++) tf.tidy(() => f().dataSync()); const t0 = performance.now(); for (let i = 0; i < 5; i++) tf.tidy(() => f().dataSync()); console.log(name, ((performance.now() - t0) / 5).toFixed(1), 'ms'); };
+const a = tf.randomNormal([128, 1152]), b = tf.randomNormal([1152, 1024]), d = tf.randomNormal([128, 1024]);
+t('mm NN', () => tf.matMul(a, b));
+t('mm TN (dW)', () => tf.matMul(a, d, true, false));
+t('mm NT (dx)', () => tf.matMul(d, b, false, true));
+const at = tf.transpose(a), bt = tf.transpose(b);
+t('mm NN dW pre-T', () => tf.matMul(at, d));
+t('transpose a', () => tf.transpose(a));
+t('conv1x1 NN', () => tf.conv2d(tf.reshape(a, [1, 1, 128, 1152]), tf.reshape(b, [1, 1, 1152, 1024]), 1, 'valid'));
+const r = tf.randomNormal([128, 28, 28, 32]);
+t('sum012', () => tf.sum(r, [0, 1, 2]));
+t('sum reshape 0', () => tf.sum(tf.reshape(r, [-1, 32]), 0));
+t('mean012', () => tf.mean(r, [0, 1, 2]));
+t('mul', () => tf.mul(r, r));
+t('maxpool', () => tf.maxPool(r, 2, 2, 'valid'));

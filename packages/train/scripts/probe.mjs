@@ -1,0 +1,10 @@
+import { loadMnist, loadCifar10Dir, subset } from '@whitebox/datasets';
+import { trainSimpleCNN } from '@whitebox/train';
+const which = process.argv[2] ?? 'mnist';
+const n = Number(process.argv[3] ?? 1024);
+const bs = Number(process.argv[4] ?? 128);
+const { train, test } = which === 'mnist' ? loadMnist({ trainLimit: n }) : loadCifar10Dir('/work/shared/data/cifar10', { trainLimit: n });
+const clf = await trainSimpleCNN(train, { epochs: 2, batchSize: bs, validationFraction: 0, lr: 0.05, augment: which !== 'mnist', onEpoch: (r) => console.log(JSON.stringify(r)) });
+const t0 = performance.now();
+const ev = clf.evaluate(subset(test, Array.from({ length: 1000 }, (_, i) => i)));
+console.log('eval 1000', (performance.now() - t0) / 1000, 's acc', ev.accuracy);

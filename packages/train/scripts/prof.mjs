@@ -1,0 +1,20 @@
+import { initTf, tf, initParams, paramSpecs, trainStep } from '@whitebox/train';
+await initTf();
+const ds = process.argv[2] ?? 'mnist';
+const cfg = ds === 'mnist' ? { channels: 1, height: 28, width: 28, classes: 10 } : { channels: 3, height: 32, width: 32, classes: 10 };
+const bs = Number(process.argv[3] ?? 128);
+const params = initParams(cfg, 1);
+const p = {};
+for (const s of paramSpecs(cfg)) p[s.name] = tf.tensor(params[s.name], s.shape);
+const x = tf.randomNormal([bs, cfg.height, cfg.width, cfg.channels]);
+const y = tf.tensor1d(Array.from({ length: bs }, (_, i) => i % 10), 'int32');
+for (let i = 0; i < 2; i++) tf.tidy(() => { const r = trainStep(cfg, p, x, y); r.loss.dataSync(); });
+const prof = await tf.profile(() => { const r = trainStep(cfg, p, x, y); r.loss.dataSync(); return r.loss; });
+const agg = {};
+for (const k of prof.kernels) { agg[k.name] = (agg[k.name] ?? 0) + k.kernelTimeMs; }
+console.log(Object.entries(agg).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v.toFixed(1)}ms`).join('\n'));
+const t0 = performance.now();
+const R = 5;
+for (let i = 0; i < R; i++) tf.tidy(() => { const r = trainStep(cfg, p, x, y); r.loss.dataSync(); for (const g of Object.values(r.grads)) g.dataSync(); });
+const dt = (performance.now() - t0) / R;
+console.log(`step ${dt.toFixed(0)}ms  => ${(bs / dt * 1000).toFixed(0)} img/s`);
