@@ -217,6 +217,31 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     expect(await page.getByTestId('input-error').count()).toBe(0);
   });
 
+  it('explains a digit drawn on the pad, framed like MNIST', async () => {
+    await waitForMaps(page);
+    const pad = await page.getByTestId('drawing-pad').boundingBox();
+    if (!pad) throw new Error('no drawing pad');
+    // A vertical stroke (a "1") in the pad's top-left quarter: framing must centre it.
+    await page.mouse.move(pad.x + pad.width * 0.25, pad.y + pad.height * 0.1);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(pad.x + pad.width * 0.27, pad.y + pad.height * (0.1 + 0.035 * i));
+    await page.mouse.up();
+    await page.waitForSelector('.source:has-text("your drawing")');
+    await waitForMaps(page);
+    const com = await page.evaluate(() => {
+      const w = (window as unknown as { __whitebox: any }).__whitebox;
+      const px = w.input.pixels as Float32Array;
+      let m = 0, cx = 0, cy = 0;
+      for (let i = 0; i < px.length; i++) { m += px[i]!; cx += px[i]! * (i % 28); cy += px[i]! * Math.floor(i / 28); }
+      return { m, cx: cx / m, cy: cy / m };
+    });
+    expect(com.m).toBeGreaterThan(20); // ink survived the 196 -> 28 downscale
+    expect(Math.abs(com.cx - 13.5)).toBeLessThan(1.5);
+    expect(Math.abs(com.cy - 13.5)).toBeLessThan(1.5);
+    await expectMapsNonUniform(page);
+    await page.screenshot({ path: join(results, 'drawing.png'), fullPage: true });
+  });
+
   it('reports a malformed ONNX file, an unsupported operator and a non-image model, and keeps working', async () => {
     await page.getByTestId('model-custom').check();
     const upload = page.getByTestId('onnx-upload');
