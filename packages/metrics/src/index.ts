@@ -11,3 +11,4 @@ export * from './cache.js';
 export * from './report.js';
 export * from './pipeline.js';
 export * from './retrain.js';
+export * from './cascade.js';

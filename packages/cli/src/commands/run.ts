@@ -7,10 +7,10 @@ import '@whitebox/backend-node';
 import { type BackendName, type Device, type Model, WhiteBoxError } from '@whitebox/core';
 import { loadCifar10, loadMnist, type TrainTest } from '@whitebox/datasets';
 import {
-  SCALES, SCALES_LIST, STAGES, fromAttribution, runPipeline, simpleCnnRetrainer,
-  type CascadeStep, type PipelineMethod, type PipelineOutput, type Scale, type ScaleSettings, type Stage,
+  SCALES, SCALES_LIST, STAGES, fromAttribution, onnxCascade, runPipeline, simpleCnnRetrainer,
+  type PipelineMethod, type PipelineOutput, type Scale, type ScaleSettings, type Stage,
 } from '@whitebox/metrics';
-import { loadModel, randomizeInitializers, readModel } from '@whitebox/onnx';
+import { loadModel } from '@whitebox/onnx';
 import { SMOOTHGRAD_VARIANTS } from '@whitebox/smoothgrad';
 import { resolveMethods } from '../methods.js';
 import { progressBar } from '../progress.js';
@@ -69,30 +69,6 @@ export function defaultModelPath(dataset: string, given?: string): string {
 export function loadData(dataset: string, dataDir?: string): Promise<TrainTest> | TrainTest {
   if (dataset === 'mnist') return loadMnist(dataDir ? { dir: dataDir } : {});
   return loadCifar10(dataDir ? { dir: dataDir } : {});
-}
-
-/**
- * The randomization cascade of an ONNX model: its weight layers (Conv, Gemm, MatMul with
- * initializer inputs) from the top, each step re-initialising one more layer (cumulative).
- */
-export function cascadeOf(modelBytes: Uint8Array, load: (bytes: Uint8Array) => Promise<Model>, seed = 0): CascadeStep[] {
-  const graph = readModel(modelBytes).graph!;
-  const inits = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
-  const layers: Array<{ name: string; weights: string[] }> = [];
-  for (const node of graph.node ?? []) {
-    if (!['Conv', 'Gemm', 'MatMul', 'ConvTranspose'].includes(node.opType ?? '')) continue;
-    const weights = (node.input ?? []).filter((i) => inits.has(i));
-    if (weights.length) layers.push({ name: node.name || node.output?.[0] || `${node.opType}${layers.length}`, weights });
-  }
-  layers.reverse();
-  const steps: CascadeStep[] = [];
-  const names: string[] = [];
-  for (const l of layers) {
-    names.push(...l.weights);
-    const upTo = [...names];
-    steps.push({ layer: l.name, model: async () => load(randomizeInitializers(modelBytes, upTo, seed + steps.length)) });
-  }
-  return steps;
 }
 
 function parseList<T extends string>(spec: string | undefined, known: readonly T[], what: string): T[] | undefined {
@@ -164,7 +140,7 @@ export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: re
       dataset: o.dataset, scale: o.scale, settings, model, modelLabel: relative(process.cwd(), modelPath) || modelPath,
       train: data.train, test: data.test, methods, stages,
       ...(retrainer ? { retrain: retrainer.retrain, concurrency: retrainer.concurrency } : {}),
-      cascade: cascadeOf(bytes, (b) => loadModel(b, loadOptions)),
+      cascade: onnxCascade(bytes, (b) => loadModel(b, loadOptions), 0, modelPath),
       cacheDir, outDir: o.out, removalValue: o.removal ?? 0, log,
       progress: (label) => (o.quiet ? { update: () => {}, stop() {} } : progressBar(label)),
       command: `whitebox ${process.argv.slice(2).join(' ')}`,
