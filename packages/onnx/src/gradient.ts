@@ -475,21 +475,26 @@ class GradBuilder {
     if (square && this.maxPoolMode !== 'indices') {
       // Exact for non-overlapping square windows, without MaxPool's slow Indices output: the slot (raster position in
       // its window) of each window's FIRST maximum — the position MaxPool's Indices and PyTorch use — is found at the
-      // pooled resolution from the k² strided planes x[:, :, i::k, j::k] compared with the pooled max. The slot and the
-      // gradient are nearest-upsampled to the input size, and the gradient is kept where the upsampled slot equals the
-      // position's own slot (a constant pattern).
+      // pooled resolution from the k² planes x[:, :, i::k, j::k] compared with the pooled max (a Where chain from the
+      // last slot to the first, so the first equal slot wins). The slot and the gradient are nearest-upsampled to the
+      // input size, and the gradient is kept where the upsampled slot equals the position's own slot (a constant pattern).
+      const c = xs[1]!;
+      // SpaceToDepth puts slot (i, j) of every window in channel block i·k + j; Split gives the k² planes.
+      const blocks = e.one('Reshape', [e.one('SpaceToDepth', [crop(x)], { blocksize: k }), e.ints([0, k * k * c, ho, wo])]);
+      const planes = e.node('Split', [blocks, e.ints(Array(k * k).fill(c))], { axis: 1 }, k * k);
       let first = e.scalar(k * k - 1);
       for (let slot = k * k - 2; slot >= 0; slot--) {
-        const [i, j] = [Math.floor(slot / k), slot % k];
-        const plane = e.one('Slice', [x, e.ints([i, j]), e.ints([i + ho * k, j + wo * k]), e.ints([2, 3]), e.ints([k, k])]);
-        first = e.one('Where', [e.one('Equal', [plane, y]), e.scalar(slot), first]);
+        first = e.one('Where', [e.one('Equal', [planes[slot]!, y]), e.scalar(slot), first]);
       }
       const pattern = new Float32Array(ho * k * wo * k);
       for (let i = 0; i < ho * k; i++) for (let j = 0; j < wo * k; j++) pattern[i * wo * k + j] = (i % k) * k + (j % k);
       const slots = e.tensor('pool_slots', new Tensor(pattern, [1, 1, ho * k, wo * k]));
       const scales = e.tensor('pool_scales', new Tensor(Float32Array.of(1, 1, k, k), [4]));
       const up = (t: string) => e.one('Resize', [t, '', scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
-      this.add(target, uncrop(e.one('Where', [e.one('Equal', [up(first), slots]), up(g), e.scalar(0)])));
+      const hit = e.one('Equal', [up(first), slots]);
+      // Mul by the 0/1 mask measured faster than Where on onnxruntime CPU.
+      const routed = e.one('Mul', [up(g), e.one('Cast', [hit], { to: 1 })]);
+      this.add(target, uncrop(routed));
       return;
     }
     // Exact: scatter-add through the flattened Indices (first max wins ties; handles overlapping windows and padding).
