@@ -93,6 +93,7 @@ function ExplainView() {
       setLoading(null);
       return;
     }
+    void client.cancel(); // stop maps of the previous model at the next method boundary
     setLoading(choice === 'custom' ? `Loading ${customFile!.name} and building its gradient graphs…` : `Loading the ${choice === 'mnist' ? 'MNIST' : 'CIFAR-10'} model on ${device === 'wasm' ? 'WebAssembly' : 'WebGPU'}…`);
     const load = async (): Promise<ModelInfo> => {
       if (choice !== 'custom') return client.load(choice, device);
@@ -138,6 +139,7 @@ function ExplainView() {
       pixels: samplePixels(sampleSet, i, info.channels, info.height, info.width),
       source: `sample: ${sampleSet.classes[s.label]} (${sampleSet.dataset} test #${s.index})`,
       label: info.key === sampleSet.dataset ? s.label : undefined,
+      sample: i,
     });
   }
 
@@ -316,7 +318,7 @@ function ExplainView() {
         {info && sampleSet && (
           <div className="gallery" data-testid="gallery">
             {sampleSet.images.map((s, i) => (
-              <SampleThumb key={i} set={sampleSet} index={i} onPick={() => pickSample(i)} />
+              <SampleThumb key={i} set={sampleSet} index={i} selected={input?.sample === i} onPick={() => pickSample(i)} />
             ))}
           </div>
         )}
@@ -402,11 +404,11 @@ function ExplainView() {
   );
 }
 
-function SampleThumb(props: { set: SampleSet; index: number; onPick(): void }) {
+function SampleThumb(props: { set: SampleSet; index: number; selected: boolean; onPick(): void }) {
   const s = props.set.images[props.index]!;
   const rgba = useMemo(() => pixelsToRgba(samplePixels(props.set, props.index, props.set.channels, props.set.height, props.set.width), props.set.channels, props.set.height, props.set.width), [props.set, props.index]);
   return (
-    <button type="button" className="thumb" onClick={props.onPick} title={`${props.set.classes[s.label]} (test #${s.index})`} data-testid={`sample-${props.index}`}>
+    <button type="button" className={props.selected ? 'thumb selected' : 'thumb'} onClick={props.onPick} title={`${props.set.classes[s.label]} (test #${s.index})`} data-testid={`sample-${props.index}`}>
       <PixelCanvas rgba={rgba} width={props.set.width} height={props.set.height} size={36} />
     </button>
   );

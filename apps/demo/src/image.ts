@@ -15,6 +15,8 @@ export interface InputImage {
   /** What it is: 'sample 7 (MNIST test #0)', 'drawing', 'upload photo.png'. */
   source: string;
   label?: number;
+  /** Index in the bundled sample set, when it is one. */
+  sample?: number;
   note?: string;
 }
 

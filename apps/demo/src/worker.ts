@@ -5,6 +5,7 @@ import '@whitebox/backend-web';
 import { setWasmPaths } from '@whitebox/backend-web';
 import { type Device, type Model, Rng, Tensor, WhiteBoxError } from '@whitebox/core';
 import { buildSimpleCnn, loadModel } from '@whitebox/onnx';
+import { cardClasses, describeCard } from './card.js';
 import { type AnyAttribution, createMethod, ensembleOf } from './methods.js';
 import type {
   Baseline, Ensemble, ExplainOptions, MapResult, MethodId, ModelInfo, PredictResult, Request, Response as WorkerResponse, ShippedModel, WorkerErrorInfo,
@@ -59,15 +60,6 @@ async function fetchOptional(path: string): Promise<Response | undefined> {
   }
 }
 
-function describeCard(card: Record<string, unknown> | undefined): string {
-  if (!card) return '';
-  const parts: string[] = [];
-  const acc = card.testAccuracy ?? card.accuracy ?? (card.metrics as Record<string, unknown> | undefined)?.testAccuracy;
-  if (typeof acc === 'number') parts.push(`test accuracy ${(acc * (acc <= 1 ? 100 : 1)).toFixed(1)}%`);
-  if (typeof card.description === 'string') parts.push(card.description);
-  return parts.join(' · ');
-}
-
 function checkImageModel(model: Model, source: string): { channels: number; height: number; width: number } {
   const s = model.inputShape;
   const [, c, h, w] = s;
@@ -116,7 +108,7 @@ async function loadShipped(name: ShippedModel, device: Device): Promise<LoadedMo
     bytes = new Uint8Array(await res.arrayBuffer());
     const cardRes = await fetchOptional(spec.card);
     const card = cardRes ? ((await cardRes.json().catch(() => undefined)) as Record<string, unknown> | undefined) : undefined;
-    if (card && Array.isArray(card.classes)) spec.classes = card.classes.map(String);
+    spec.classes = cardClasses(card) ?? spec.classes;
     note = describeCard(card) || `${spec.file}`;
   } else {
     bytes = buildSimpleCnn({ channels: spec.channels, height: spec.size, width: spec.size, seed: 1 });

@@ -118,3 +118,18 @@ describe('bundled samples', () => {
     expect(set.images.find((i) => i.label === 7)!.index).toBe(0); // test image #0 is the well-known 7
   });
 });
+
+describe('model cards', () => {
+  it('summarizes accuracy, status and normalization, and reads the class names', async () => {
+    const { cardClasses, describeCard } = await import('../src/card.js');
+    const card = {
+      test: { accuracy: 0.99123, count: 10000 }, status: 'trained', parameterCount: 1234567,
+      normalization: { mean: [0.1307], std: [0.3081] }, dataset: { classes: ['zero', 'one'] },
+    };
+    expect(describeCard(card)).toBe('test accuracy 99.12% on 10,000 images · status: trained · 1,234,567 parameters · normalization (in the graph) mean [0.131], std [0.308]');
+    expect(cardClasses(card)).toEqual(['zero', 'one']);
+    expect(describeCard({ unexpected: true })).toBe('');
+    expect(cardClasses({ classes: [1, 2] })).toEqual(['1', '2']);
+    expect(cardClasses(undefined)).toBeUndefined();
+  });
+});
