@@ -26,8 +26,9 @@ export interface TrainCommandOptions {
   /** With --from-checkpoint: 'best' (validation) or 'last'. */
   which?: 'best' | 'last';
   maxEpochsThisRun?: number;
-  /** Use only this many training images (quick runs). */
+  /** Use only this many training / test images (quick runs). */
   trainLimit?: number;
+  testLimit?: number;
   status?: string;
   notes?: string[];
   quiet?: boolean;
@@ -131,13 +132,15 @@ export async function trainCommand(o: TrainCommandOptions): Promise<ModelCard> {
   };
   const d = defaultsFor(o.dataset);
   const name = o.name ?? `${o.dataset}-simplecnn`;
-  const data = await loadDataset(o.dataset, o.dataDir);
+  const full = await loadDataset(o.dataset, o.dataDir);
+  const first = (ds: Dataset, n?: number) => (n && n < ds.count ? subset(ds, Array.from({ length: n }, (_, i) => i), ds.name) : ds);
+  const data: TrainTest = { train: first(full.train, o.trainLimit), test: first(full.test, o.testLimit) };
   const source = o.dataset === 'cifar10' ? `${DATASET_SOURCES.cifar10} from ${o.dataDir ?? process.env.WHITEBOX_CIFAR10_DIR ?? 'the official archive (cache)'}` : DATASET_SOURCES.mnist!;
   let clf: TrainedClassifier;
   if (o.fromCheckpoint) {
     clf = await classifierFromCheckpoint(o.fromCheckpoint, o.which === 'last' ? 'checkpoint' : 'best');
   } else {
-    const train = o.trainLimit ? subset(data.train, Array.from({ length: Math.min(o.trainLimit, data.train.count) }, (_, i) => i), data.train.name) : data.train;
+    const train = data.train;
     const bar = o.quiet ? null : progressBar(`train ${o.dataset}`);
     try {
       clf = await trainSimpleCNN(train, {
@@ -185,6 +188,7 @@ export function register(program: Command): void {
     .option('--from-checkpoint <dir>', 'export a checkpoint directory instead of training')
     .option('--which <which>', "with --from-checkpoint: 'best' (validation accuracy) or 'last'", 'best')
     .option('--train-limit <n>', 'use only the first n training images', num)
+    .option('--test-limit <n>', 'evaluate on the first n test images only', num)
     .option('--status <text>', 'status line for the model card')
     .option('--note <text...>', 'notes for the model card')
     .option('--quiet', 'no progress output')
