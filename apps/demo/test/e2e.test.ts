@@ -104,7 +104,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * The browser's numbers (WebAssembly, in the worker) against an independent run of the same model in Node
  * (onnxruntime-node CPU): probabilities, vanilla gradient, integrated gradients and Grad-CAM for the shown input.
  */
-async function expectSameAsNode(page: Page): Promise<void> {
+async function expectSameAsNode(page: Page, customBytes?: Uint8Array): Promise<void> {
   type Cell = { map?: { data: Record<string, number>; channels: number; height: number; width: number } };
   const st = await page.evaluate(() => {
     const w = (window as unknown as { __whitebox: any }).__whitebox;
@@ -114,7 +114,7 @@ async function expectSameAsNode(page: Page): Promise<void> {
     return { info: w.info, pixels: arr(w.input.pixels), probabilities: w.prediction.probabilities as number[], target: w.target as number, options: w.options, cells };
   });
   const { channels: c, height: h, width: wd } = st.info;
-  const bytes = st.info.shipped ? new Uint8Array(readFileSync(join(demo, '..', '..', 'models', `${st.info.key}-simplecnn.onnx`))) : buildSimpleCnn({ channels: c, height: h, width: wd, seed: 1 });
+  const bytes = customBytes ?? (st.info.shipped ? new Uint8Array(readFileSync(join(demo, '..', '..', 'models', `${st.info.key}-simplecnn.onnx`))) : buildSimpleCnn({ channels: c, height: h, width: wd, seed: 1 }));
   const model = await loadModel(bytes, { backend: 'node', device: 'cpu' });
   try {
     const x = new Tensor(Float32Array.from(st.pixels), [1, c, h, wd]);
@@ -271,6 +271,19 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     await upload.setInputFiles({ name: 'vector.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(v.toModelBytes()) });
     await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toMatch(/^vector\.onnx: .*'features' has shape \[N, 10\], not an image/);
     await page.screenshot({ path: join(results, 'non-image-onnx.png'), fullPage: true });
+
+    // A valid classifier of another shape (RGB 20×20, 5 classes): gradient graphs built in the browser, maps drawn.
+    const own = buildSimpleCnn({ channels: 3, height: 20, width: 20, numClasses: 5, seed: 3, widths: [8, 16, 16], hidden: 32 });
+    await upload.setInputFiles({ name: 'mine.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(own) });
+    await page.waitForSelector('[data-testid="model-note"]:has-text("mine.onnx")', { timeout: 60_000 });
+    expect(await page.getByTestId('model-error').count()).toBe(0);
+    expect(await page.getByTestId('model-note').textContent()).toContain('input 3×20×20, 5 classes');
+    await page.getByTestId('sample-0').click(); // a CIFAR-10 test image, resized to 20×20
+    await waitForMaps(page);
+    await expect.poll(() => page.getByTestId('prediction').textContent()).toMatch(/^Prediction: class [0-4] \(\d+\.\d%\)/);
+    await expectMapsNonUniform(page);
+    await expectSameAsNode(page, own);
+    await page.screenshot({ path: join(results, 'own-onnx.png'), fullPage: true });
 
     // The app keeps working: back to MNIST, maps again.
     await page.getByTestId('model-mnist').check();
