@@ -70,7 +70,10 @@ describe('whitebox explain', () => {
     }
     const grid = await decodePng(readFileSync(join(out, 'grid.png')));
     // 3 rows × (input + 7 methods) of 28·4 = 112 px cells with 2 px margins.
-    expect([grid.width, grid.height]).toEqual([8 * 112 + 9 * 2, 3 * 112 + 4 * 2]);
+    expect(grid.width).toBe(8 * 112 + 9 * 2);
+    // plus a header band of (wrapped) method names
+    expect(grid.height).toBeGreaterThan(3 * 112 + 4 * 2);
+    expect(grid.height).toBeLessThan(3 * 112 + 4 * 2 + 40);
   });
 
   it('explains a PNG file with a fixed target and SmoothGrad ensembles', async () => {

@@ -1,6 +1,7 @@
 import { Tensor, WhiteBoxError } from '@whitebox/core';
 import { type ColormapName } from './colormaps.js';
 import { type RgbaImage, blankImage, imageToRgba, mapToRgba, overlay, scaleNearest } from './render.js';
+import { drawText, wrapLabel } from './text.js';
 
 export interface GridOptions {
   /** Pixels between cells and around the grid (default 2). */
@@ -53,6 +54,23 @@ export interface SaliencyGridOptions extends GridOptions {
   overlayAlpha?: number;
   /** Show the input as the first column (default true). */
   showInput?: boolean;
+  /** Column headers ('input' and the method names) above the grid (default false). */
+  labels?: boolean;
+}
+
+/** Adds a header band with one (wrapped) label per column above a grid of `cols` cells of width `cellWidth`. */
+export function withColumnLabels(grid: RgbaImage, labels: readonly string[], cellWidth: number, margin = 2): RgbaImage {
+  const scale = cellWidth >= 160 ? 2 : 1;
+  const wrapped = labels.map((l) => wrapLabel(l, cellWidth, scale));
+  const lines = Math.max(1, ...wrapped.map((w) => w.length));
+  const band = margin + lines * 9 * scale;
+  const out = blankImage(grid.width, grid.height + band, [255, 255, 255, 255]);
+  out.data.set(grid.data, band * grid.width * 4);
+  wrapped.forEach((ls, c) => {
+    const x0 = margin + c * (cellWidth + margin);
+    ls.forEach((line, k) => drawText(out, line, x0, margin + k * 9 * scale, { scale, color: [20, 20, 20] }));
+  });
+  return out;
 }
 
 /**
@@ -80,5 +98,8 @@ export function saliencyGrid(images: Tensor, columns: readonly SaliencyGridColum
     }
     rows.push(row);
   }
-  return composeGrid(rows, options);
+  const grid = composeGrid(rows, options);
+  if (!options.labels) return grid;
+  const names = [...(options.showInput === false ? [] : ['input']), ...columns.map((c) => c.name)];
+  return withColumnLabels(grid, names, w * scale, options.margin ?? 2);
 }

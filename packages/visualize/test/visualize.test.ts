@@ -113,3 +113,40 @@ describe('grids', () => {
     expect(() => composeGrid([[imageToRgba(images.item(0)), scaleNearest(imageToRgba(images.item(0)), 2)]])).toThrow(/cell \(0, 1\)/);
   });
 });
+
+describe('labels', async () => {
+  const { drawText, textWidth, wrapLabel, withColumnLabels } = await import('@whitebox/visualize');
+  const { blankImage } = await import('@whitebox/visualize');
+
+  it('draws 5×7 glyphs (the letter I: a centre column with serifs)', () => {
+    const img = blankImage(5, 7);
+    drawText(img, 'i', 0, 0);
+    const dark = (x: number, y: number) => img.data[(y * 5 + x) * 4] === 0;
+    expect([0, 1, 2, 3, 4].map((x) => dark(x, 0))).toEqual([false, true, true, true, false]);
+    for (let y = 1; y < 6; y++) expect([0, 1, 2, 3, 4].map((x) => dark(x, y))).toEqual([false, false, true, false, false]);
+    expect(textWidth('abc')).toBe(17);
+    expect(textWidth('abc', 2)).toBe(34);
+  });
+
+  it('wraps long method names at separators to fit a cell', () => {
+    expect(wrapLabel('integrated-gradients', 66)).toEqual(['integrated-', 'gradients']);
+    expect(wrapLabel('integrated-gradients', 60)).toEqual(['integrated', '-gradients']);
+    expect(wrapLabel('vargrad/guided-backprop', 100)).toEqual(['vargrad/guided-', 'backprop']);
+    expect(wrapLabel('abcdefghijkl', 30)).toEqual(['abcde', 'fghij', 'kl']);
+    for (const line of wrapLabel('smoothgrad-squared/guided-grad-cam', 56)) expect(textWidth(line)).toBeLessThanOrEqual(56);
+  });
+
+  it('adds a header band above the grid, one label per column', () => {
+    const grid = blankImage(2 + 3 * (20 + 2), 24);
+    const out = withColumnLabels(grid, ['a', 'bb', 'c'], 20, 2);
+    expect(out.width).toBe(grid.width);
+    expect(out.height).toBe(24 + 2 + 9);
+    const darkIn = (x0: number, x1: number) => {
+      let n = 0;
+      for (let y = 0; y < 11; y++) for (let x = x0; x < x1; x++) if (out.data[(y * out.width + x) * 4]! < 128) n++;
+      return n;
+    };
+    expect(darkIn(2, 22)).toBeGreaterThan(5);
+    expect(darkIn(24, 44)).toBeGreaterThan(darkIn(2, 22));
+  });
+});

@@ -158,7 +158,7 @@ export async function explain(o: ExplainOptions): Promise<ExplainResult> {
       }
       methodInfo.push({ id: m.id, description: m.description, seconds: +seconds.toFixed(3), file: mfiles });
     }
-    const grid = write('grid.png', await encodePng(saliencyGrid(x, columns, { colormap })));
+    const grid = write('grid.png', await encodePng(saliencyGrid(x, columns, { colormap, labels: true })));
     const k = model.numClasses;
     const predictions: PredictionsJson = {
       model: o.model,
