@@ -6,3 +6,4 @@ export * from './train.js';
 export * from './classifier.js';
 export * from './export.js';
 export * from './card.js';
+export * from './worker.js';
