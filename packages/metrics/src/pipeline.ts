@@ -155,14 +155,18 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutput>
   const log = input.log ?? (() => {});
   const seed = input.seed ?? 0;
   const timings: Record<string, number> = {};
+  const cpuTimings: Record<string, number> = {};
   const withProgress = async <T>(stage: string, label: string, fn: (p: ProgressCallback | undefined) => Promise<T>): Promise<T> => {
     const bar = input.progress?.(label);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     try {
       return await fn(bar?.update);
     } finally {
       bar?.stop();
+      const c = process.cpuUsage(c0);
       timings[stage] = (timings[stage] ?? 0) + (performance.now() - t0) / 1000;
+      cpuTimings[stage] = (cpuTimings[stage] ?? 0) + (c.user + c.system) / 1e6;
       log(`${label}: ${timings[stage]!.toFixed(1)} s`);
     }
   };
@@ -170,7 +174,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutput>
   const results: EvaluationResults = {
     meta: {
       dataset: input.dataset, scale: String(input.scale), model: input.modelLabel, modelHash: model.modelHash,
-      methods: input.methods.map((m) => m.id), createdAt: new Date().toISOString(), timings, settings: { ...cfg, removalValue: input.removalValue ?? 0, concurrency: input.concurrency ?? 1 },
+      methods: input.methods.map((m) => m.id), createdAt: new Date().toISOString(), timings, cpuTimings, settings: { ...cfg, removalValue: input.removalValue ?? 0, concurrency: input.concurrency ?? 1 },
       ...(input.command ? { command: input.command } : {}),
     },
   };

@@ -17,8 +17,10 @@ export interface EvaluationMeta {
   methods: string[];
   createdAt: string;
   command?: string;
-  /** Seconds per stage. */
+  /** Wall-clock seconds per stage. */
   timings: Record<string, number>;
+  /** CPU seconds per stage (this process and its worker threads): robust to other load on the machine. */
+  cpuTimings?: Record<string, number>;
   /** Sizes, steps, epochs, seeds... as run. */
   settings: Record<string, unknown>;
 }
@@ -263,10 +265,10 @@ ${table(['method', 'AUC probability', 'AUC logit', 'AUC accuracy'], aucRows)}
   }
 
   const timingRows = Object.entries(meta.timings).map(([k, v]) => [k, v] as [string, number]);
-  writeCsv('timings.csv', ['stage', 'seconds'], timingRows);
+  writeCsv('timings.csv', ['stage', 'seconds', 'cpu_seconds'], timingRows.map(([k, v]) => [k, v, meta.cpuTimings?.[k] ?? NaN]));
   if (timingRows.length) {
     const svg = await barChartSvg(timingRows.map(([k, v]) => ({ label: k, value: v })), { title: 'Time per stage', yLabel: 'seconds' });
-    section('timings', 'Timings', `<div class="charts">${svg}</div>${table(['stage', 'seconds'], timingRows.map(([k, v]) => [k, fmt(v, 1)]))}`);
+    section('timings', 'Timings', `<div class="charts">${svg}</div>${table(['stage', 'wall seconds', 'CPU seconds'], timingRows.map(([k, v]) => [k, fmt(v, 1), fmt(meta.cpuTimings?.[k] ?? NaN, 1)]))}`);
   }
 
   writeFileSync(files.json, JSON.stringify(results, null, 2));
