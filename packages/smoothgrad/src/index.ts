@@ -179,7 +179,8 @@ export class SmoothGrad<B extends AttributionOptions = AttributionOptions> imple
       const maps = await this.base.attribute(new Tensor(noisy, [end - start, ...input.dims.slice(1)]), sliceTargets(allTargets, start, end), {
         batchSize: chunk,
         ...(o.baseOptions ?? {}),
-        onProgress: progress && ((q) => progress({ done: start + q.done, total, stage: what })),
+        // Base methods count progress in their own units (IG: path points): rescale to noisy copies.
+        onProgress: progress && ((q) => progress({ done: start + Math.round((q.total > 0 ? q.done / q.total : 1) * (end - start)), total, stage: what })),
       } as B);
       if (!mean) {
         mapItem = maps.itemSize;

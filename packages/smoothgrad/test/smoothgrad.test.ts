@@ -157,3 +157,20 @@ describe('NormalStream', () => {
     expect(tail(3.6)).toBeGreaterThan(0.0001); // beyond the ziggurat's base strip (3.44)
   });
 });
+
+describe('smoothgrad progress', () => {
+  it('reports monotone progress in noisy copies, whatever units the base method counts in', async () => {
+    const { IntegratedGradients } = await import('@whitebox/integrated-gradients');
+    const model = tinyModel();
+    const x = randomInput(model, 3);
+    const seen: { done: number; total: number }[] = [];
+    await new SmoothGrad(new IntegratedGradients(model), { samples: 4, sigma: 0.1 }).attribute(x, 0, {
+      batchSize: 5,
+      baseOptions: { steps: 3 },
+      onProgress: (p) => seen.push({ done: p.done, total: p.total }),
+    });
+    expect(seen.every((p) => p.total === 12 && p.done <= 12)).toBe(true);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.done).toBeGreaterThanOrEqual(seen[i - 1]!.done);
+    expect(seen.at(-1)!.done).toBe(12);
+  });
+});
