@@ -38,6 +38,8 @@ export interface ReportFiles {
   dir: string;
   html: string;
   json: string;
+  /** summary.md: the numbers as Markdown tables (what docs/results.md is made of). */
+  markdown: string;
   csv: string[];
   png: string[];
 }
@@ -151,7 +153,7 @@ export async function writeReportFromDir(resultsDir: string, outDir = resultsDir
 async function writeSerializedReport(results: SerializedResults, images: Record<string, Uint8Array>, outDir: string): Promise<ReportFiles> {
   const dir = resolve(outDir);
   mkdirSync(dir, { recursive: true });
-  const files: ReportFiles = { dir, html: join(dir, 'index.html'), json: join(dir, 'results.json'), csv: [], png: [] };
+  const files: ReportFiles = { dir, html: join(dir, 'index.html'), json: join(dir, 'results.json'), markdown: join(dir, 'summary.md'), csv: [], png: [] };
   const writeCsv = (name: string, columns: string[], rows: Array<Array<string | number>>): void => {
     const p = join(dir, name);
     writeFileSync(p, csv(columns, rows));
@@ -272,6 +274,7 @@ ${table(['method', 'AUC probability', 'AUC logit', 'AUC accuracy'], aucRows)}
   }
 
   writeFileSync(files.json, JSON.stringify(results, null, 2));
+  writeFileSync(files.markdown, markdownSummary(results));
   const settings = Object.entries(meta.settings).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]);
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>WhiteBox report: ${esc(meta.dataset)} (${esc(meta.scale)})</title><style>${STYLE}</style></head>
@@ -285,4 +288,59 @@ ${sections.join('\n')}
 `;
   writeFileSync(files.html, html);
   return files;
+}
+
+function mdTable(columns: string[], rows: Array<Array<string | number>>): string {
+  const cell = (v: string | number): string => (typeof v === 'number' ? fmt(v) : v).replace(/\|/g, '\\|');
+  return [`| ${columns.join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+/** The report's numbers as Markdown: selectivity AUCs, ROAR/KAR tables, ROAD areas, sanity correlations, timings. */
+export function markdownSummary(r: SerializedResults): string {
+  const m = r.meta;
+  const out: string[] = [`### ${m.dataset}, ${m.scale} scale`, '', `Model \`${m.model}\` (sha256 ${m.modelHash.slice(0, 16)}…); generated ${m.createdAt}${m.command ? ` by \`${m.command}\`` : ''}.`, ''];
+  const settings = m.settings as Record<string, unknown>;
+  out.push(`Settings: ${Object.entries(settings).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('; ')}.`, '');
+  if (r.selectivity) {
+    const s = r.selectivity;
+    out.push(`#### Selectivity (${s.samples} test images, ${s.steps} steps of ${s.patchSize}×${s.patchSize}, removal value ${s.removalValue}; area = mean height, lower = more selective)`, '');
+    out.push(mdTable(['method', 'AUC probability', 'AUC logit', 'AUC accuracy'], [...s.curves].sort((a, b) => a.aucProbability - b.aucProbability).map((c) => [c.method, c.aucProbability, c.aucLogit, c.aucAccuracy])), '');
+  }
+  if (r.roarKar) {
+    const k = r.roarKar;
+    const methods = [...new Set(k.rows.map((x) => x.method))];
+    const val = (mode: string, method: string, f: number): string => {
+      const row = k.rows.find((x) => x.mode === mode && x.method === method && x.fraction === f);
+      return row ? (k.seeds.length > 1 ? `${fmt(row.mean)} ± ${fmt(row.std)}` : fmt(row.mean)) : '';
+    };
+    const base = `baseline (unmodified, t = 0): ${fmt(k.baseline.mean)}${k.seeds.length > 1 ? ` ± ${fmt(k.baseline.std)}` : ''}, ${k.seeds.length} seed(s)`;
+    out.push(`#### ROAR: test accuracy after retraining, t = fraction of the most relevant pixels replaced by the mean (lower = better ranking; ${base})`, '');
+    out.push(mdTable(['method', ...k.fractions.map((f) => `t = ${f}`)], methods.map((x) => [x, ...k.fractions.map((f) => val('roar', x, f))])), '');
+    out.push(`#### KAR: t = fraction of the least relevant pixels replaced, kept = 1 − t (higher = better ranking)`, '');
+    out.push(mdTable(['method', ...k.fractions.map((f) => `t = ${f} (kept ${fmt(1 - f, 1)})`)], methods.map((x) => [x, ...k.fractions.map((f) => val('kar', x, f))])), '');
+  }
+  if (r.road) {
+    const d = r.road;
+    const methods = [...new Set(d.curves.map((c) => c.method))];
+    const acc = (method: string, order: string): string => {
+      const c = d.curves.find((x) => x.method === method && x.order === order);
+      return c ? c.accuracy.map((a) => fmt(a, 2)).join(' / ') : '';
+    };
+    out.push(`#### ROAD (${d.samples} test images, noisy linear imputation, no retraining; baseline accuracy ${fmt(d.baselineAccuracy)}; fractions ${d.fractions.join(', ')})`, '');
+    out.push(mdTable(['method', 'MoRF area (↓)', 'LeRF area (↑)', 'MoRF accuracy per fraction', 'LeRF accuracy per fraction'], methods.map((x) => [
+      x, d.curves.find((c) => c.method === x && c.order === 'morf')?.aucAccuracy ?? NaN, d.curves.find((c) => c.method === x && c.order === 'lerf')?.aucAccuracy ?? NaN, acc(x, 'morf'), acc(x, 'lerf'),
+    ])), '');
+  }
+  if (r.sanity) {
+    const s = r.sanity;
+    const methods = [...new Set(s.rows.map((x) => x.method))];
+    out.push(`#### Sanity check: Spearman ρ between the trained model's map and the map after randomizing layers from the top, cumulatively (${s.samples} images; lower = the method depends on the weights)`, '');
+    out.push(mdTable(['method', ...s.layers.map((l, i) => `up to ${l}`)], methods.map((x) => [x, ...s.layers.map((_, i) => s.rows.find((y) => y.method === x && y.step === i + 1)?.spearman ?? NaN)])), '');
+  }
+  const t = Object.entries(m.timings);
+  if (t.length) {
+    out.push('#### Time per stage', '');
+    out.push(mdTable(['stage', 'wall s', 'CPU s'], t.map(([k, v]) => [k, fmt(v, 1), fmt(m.cpuTimings?.[k] ?? NaN, 1)])), '');
+  }
+  return out.join('\n');
 }

@@ -40,6 +40,9 @@ describe('pipeline', () => {
     expect(cached).toHaveLength(4); // 2 methods × (train, test)
     const json = JSON.parse(readFileSync(first.files.json, 'utf8'));
     expect(json.meta.timings.report).toBeGreaterThanOrEqual(0);
+    const md = readFileSync(first.files.markdown, 'utf8');
+    expect(md).toContain('#### ROAR');
+    expect(md).toMatch(/\| oracle \| [\d.]+ \| [\d.]+ \|/);
     // Second run: the maps come from the cache (same files, same numbers).
     const second = await runPipeline(input(join(root, 'b'), cache, retrains));
     expect(readdirSync(cache).filter((f) => f.endsWith('.f32'))).toHaveLength(4);
