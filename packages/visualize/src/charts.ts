@@ -100,7 +100,7 @@ export async function lineChartSvg(series: readonly ChartSeries[], options: Line
     height: options.height ?? 220,
     data: { values: rows },
     layer: layers,
-    config: { font: 'sans-serif', legend: { orient: 'right' } },
+    config: { font: 'sans-serif', legend: { orient: 'right', labelLimit: 320 } },
   } as unknown as TopLevelSpec;
   return vegaLiteToSvg(spec);
 }
