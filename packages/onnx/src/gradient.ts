@@ -479,12 +479,15 @@ class GradBuilder {
       // last slot to the first, so the first equal slot wins). The slot and the gradient are nearest-upsampled to the
       // input size, and the gradient is kept where the upsampled slot equals the position's own slot (a constant pattern).
       const c = xs[1]!;
-      // SpaceToDepth puts slot (i, j) of every window in channel block i·k + j; Split gives the k² planes.
-      const blocks = e.one('Reshape', [e.one('SpaceToDepth', [crop(x)], { blocksize: k }), e.ints([0, k * k * c, ho, wo])]);
-      const planes = e.node('Split', [blocks, e.ints(Array(k * k).fill(c))], { axis: 1 }, k * k);
+      // Plane of slot (i, j): x[:, :, i::k, j::k] (the last slot's plane is never needed).
+      const planes = Array.from({ length: k * k - 1 }, (_, slot) => {
+        const [i, j] = [Math.floor(slot / k), slot % k];
+        return e.one('Slice', [x, e.ints([i, j]), e.ints([i + ho * k, j + wo * k]), e.ints([2, 3]), e.ints([k, k])]);
+      });
       let first = e.scalar(k * k - 1);
       for (let slot = k * k - 2; slot >= 0; slot--) {
-        first = e.one('Where', [e.one('Equal', [planes[slot]!, y]), e.scalar(slot), first]);
+        // plane ≤ max everywhere, so 'plane == max' is 'not plane < max' (Less is much faster than Equal in onnxruntime-web).
+        first = e.one('Where', [e.one('Less', [planes[slot]!, y]), first, e.scalar(slot)]);
       }
       const pattern = new Float32Array(ho * k * wo * k);
       for (let i = 0; i < ho * k; i++) for (let j = 0; j < wo * k; j++) pattern[i * wo * k + j] = (i % k) * k + (j % k);
