@@ -10,9 +10,17 @@ import { readModel, tensorFromProto, tensorToProto, writeModel } from './proto.j
 const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'BatchNormalization', 'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'Tanh', 'MaxPool', 'AveragePool', 'GlobalAveragePool']);
 const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'Tanh', 'BatchNormalization', 'Identity']);
 
+/**
+ * Node built-ins, imported only when a file path is used, through a variable specifier so that browser bundlers
+ * neither resolve nor bundle them (the package runs in browsers on bytes).
+ */
+async function nodeModule<T>(name: string): Promise<T> {
+  return (await import(/* @vite-ignore */ name)) as T;
+}
+
 /** Reads a model file (Node only; loaded lazily so that the package works in browsers). */
 export async function readModelFile(path: string): Promise<Uint8Array> {
-  const fs = await import('node:fs/promises');
+  const fs = await nodeModule<typeof import('node:fs/promises')>('node:fs/promises');
   try {
     return new Uint8Array(await fs.readFile(path));
   } catch (err) {
@@ -246,8 +254,8 @@ export async function exportGradientGraphs(
   for (const r of rules) if (!RELU_RULES.includes(r)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown rule '${r}' (known: ${RELU_RULES.join(', ')})`);
   const bytes = await readModelFile(modelPath);
   const prepared = prepareModel(bytes, modelPath);
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
+  const fs = await nodeModule<typeof import('node:fs/promises')>('node:fs/promises');
+  const path = await nodeModule<typeof import('node:path')>('node:path');
   await fs.mkdir(outDir, { recursive: true });
   const base = path.basename(modelPath).replace(/\.onnx$/i, '');
   const out: string[] = [];
