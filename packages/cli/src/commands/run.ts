@@ -109,11 +109,13 @@ export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: re
     if (!o.quiet) process.stderr.write(`${m}\n`);
   };
   const loadOptions = { backend: o.backend ?? 'node', ...(o.device ? { device: o.device } : {}), ...(o.threads ? { threads: o.threads } : {}), ...(o.batchSize ? { batchSize: o.batchSize } : {}) };
+  const rel = relative(process.cwd(), modelPath);
+  const modelLabel = rel && !rel.startsWith('..') ? rel : resolve(modelPath);
   const t0 = performance.now();
   const bytes = new Uint8Array(readFileSync(modelPath));
   const model = await loadModel(bytes, loadOptions);
   const data = await loadData(o.dataset, o.dataDir);
-  log(`loaded ${relative(process.cwd(), modelPath) || modelPath} and ${o.dataset} (${data.train.count} train, ${data.test.count} test images) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(`loaded ${modelLabel} and ${o.dataset} (${data.train.count} train, ${data.test.count} test images) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const spec = o.methods ?? `all,${SMOOTHGRAD_VARIANTS.join(',')}`;
   const sg = { samples: settings.smoothgradSamples, sigma: 0.15 };
   // Ensembles (a SmoothGrad variant, alone or '<variant>/<method>') take this scale's sample count.
@@ -137,7 +139,7 @@ export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: re
   const cacheDir = o.cacheDir ?? join(process.env.WHITEBOX_DATA_DIR ?? join(homedir(), '.cache', 'whitebox'), 'maps');
   try {
     return await runPipeline({
-      dataset: o.dataset, scale: o.scale, settings, model, modelLabel: relative(process.cwd(), modelPath) || modelPath,
+      dataset: o.dataset, scale: o.scale, settings, model, modelLabel,
       train: data.train, test: data.test, methods, stages,
       ...(retrainer ? { retrain: retrainer.retrain, concurrency: retrainer.concurrency } : {}),
       cascade: onnxCascade(bytes, (b) => loadModel(b, loadOptions), 0, modelPath),
