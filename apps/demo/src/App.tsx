@@ -424,7 +424,7 @@ function MapCell(props: { cell: Cell | undefined; info: ModelInfo; pixels: Float
   return (
     <figure className="map">
       <PixelCanvas rgba={rgba} width={info.width} height={info.height} size={112} testId={props.testId} />
-      <figcaption>{cell?.map ? `${cell.map.ms.toFixed(0)} ms` : '…'}</figcaption>
+      <figcaption title={cell?.map?.fallback}>{cell?.map ? `${cell.map.ms.toFixed(0)} ms${cell.map.fallback ? ' (wasm)' : ''}` : '…'}</figcaption>
     </figure>
   );
 }

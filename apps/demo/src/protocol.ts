@@ -96,6 +96,8 @@ export interface MapResult {
   height: number;
   width: number;
   ms: number;
+  /** Set when WebGPU failed on this method and the map was computed on WebAssembly instead: why. */
+  fallback?: string;
 }
 
 export interface WorkerErrorInfo {

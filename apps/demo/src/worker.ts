@@ -164,6 +164,14 @@ function cached(key: string, device: Device, load: () => Promise<LoadedModel>, r
   return p;
 }
 
+/** The same model on WebAssembly (cached like any other), for maps that WebGPU cannot compute. */
+function wasmTwin(loaded: LoadedModel): Promise<LoadedModel> {
+  const key = loaded.info.key;
+  if (key === 'mnist' || key === 'cifar10') return cached(key, 'wasm', () => loadShipped(key, 'wasm'));
+  const fileName = key.replace(/^custom:/, '');
+  return cached(key, 'wasm', () => loadCustom(loaded.model.modelBytes, fileName, 'wasm'));
+}
+
 function baselineTensor(kind: Baseline, dims: number[]): Tensor {
   switch (kind) {
     case 'black':
@@ -249,15 +257,26 @@ async function handle(req: Request): Promise<void> {
       let done = 0;
       for (const task of req.tasks) {
         if (latestExplain !== req.id) break; // superseded by a newer request
-        const t0 = performance.now();
+        let t0 = performance.now();
+        const progress = (d: number, t: number) =>
+          post({ id: req.id, type: 'progress', done: done + d / Math.max(1, t), total: req.tasks.length, stage: task.method });
         try {
-          const map = await attribute(loaded, task.method, task.ensemble, input, req.target, req.options, (d, t) =>
-            post({ id: req.id, type: 'progress', done: done + d / Math.max(1, t), total: req.tasks.length, stage: task.method }),
-          );
+          let map: Tensor;
+          let fallback: string | undefined;
+          try {
+            map = await attribute(loaded, task.method, task.ensemble, input, req.target, req.options, progress);
+          } catch (err) {
+            // ONNX Runtime's WebGPU provider fails on some gradient graphs: compute that map on WebAssembly, and say so.
+            if (req.device !== 'webgpu' || !(err instanceof WhiteBoxError) || err.code !== 'RUNTIME_ERROR') throw err;
+            fallback = `WebGPU failed (${err.message.slice(0, 160)}…); computed on WebAssembly`;
+            const wasm = await wasmTwin(loaded);
+            t0 = performance.now();
+            map = await attribute(wasm, task.method, task.ensemble, input, req.target, req.options, progress);
+          }
           const ms = performance.now() - t0;
           const data = Float32Array.from(map.data.subarray(0, map.itemSize));
           const c = map.rank === 4 ? map.dims[1]! : 1;
-          const result: MapResult = { method: task.method, ensemble: task.ensemble, data, channels: c, height: map.dims[map.rank - 2]!, width: map.dims[map.rank - 1]!, ms };
+          const result: MapResult = { method: task.method, ensemble: task.ensemble, data, channels: c, height: map.dims[map.rank - 2]!, width: map.dims[map.rank - 1]!, ms, fallback };
           post({ id: req.id, type: 'map', map: result }, [data.buffer]);
         } catch (err) {
           post({ id: req.id, type: 'map-error', method: task.method, ensemble: task.ensemble, error: errorInfo(err) });
