@@ -29,7 +29,7 @@ function tinyToOnnx(w: TinyWeights): Uint8Array {
   b.node('Conv', ['input', 'conv1.weight', 'conv1.bias'], ['conv1'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, 'conv1');
   b.node('Relu', ['conv1'], ['relu1'], {}, 'relu1');
   let x = 'relu1';
-  if (w.pool) x = b.node('AveragePool', ['relu1'], ['pool1'], { kernel_shape: [2, 2], strides: [2, 2] }, 'pool1')[0]!;
+  if (w.pool) x = b.node(w.pool === 'max' ? 'MaxPool' : 'AveragePool', ['relu1'], ['pool1'], { kernel_shape: [2, 2], strides: [2, 2] }, 'pool1')[0]!;
   b.node('Flatten', [x], ['flatten'], { axis: 1 }, 'flatten');
   const D = w.w2.length / w.M;
   b.initializer('fc1.weight', f32(w.w2, [w.M, D]));
@@ -61,8 +61,12 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-describe('methods on onnxruntime-node equal the JS reference on a tiny net', () => {
-  const w = roundWeights(randomTinyWeights({ channels: 2, height: 6, width: 4, K: 4, M: 8, classes: 5, seed: 31, pool: true }));
+describe.each(['avg', 'max'] as const)('methods on onnxruntime-node equal the JS reference on a tiny net (%s pool)', (pool) => {
+  const w0 = randomTinyWeights({ channels: 2, height: 6, width: 4, K: 4, M: 8, classes: 5, seed: 31, pool });
+  // With max pooling, lower the conv biases so that many 2×2 windows of relu1 are all zero: ties
+  // whose gradient must go to ONE position (the first maximum, as PyTorch), which the deconvnet rule exposes.
+  if (pool === 'max') w0.convB = w0.convB.map((b) => b - 0.9);
+  const w = roundWeights(w0);
   const ref = new TinyModel(w);
   let onnx: Model;
   beforeAll(async () => {
