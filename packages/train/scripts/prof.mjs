@@ -14,7 +14,10 @@ const agg = {};
 for (const k of prof.kernels) { agg[k.name] = (agg[k.name] ?? 0) + k.kernelTimeMs; }
 console.log(Object.entries(agg).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v.toFixed(1)}ms`).join('\n'));
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 const R = 5;
 for (let i = 0; i < R; i++) tf.tidy(() => { const r = trainStep(cfg, p, x, y); r.loss.dataSync(); for (const g of Object.values(r.grads)) g.dataSync(); });
 const dt = (performance.now() - t0) / R;
-console.log(`step ${dt.toFixed(0)}ms  => ${(bs / dt * 1000).toFixed(0)} img/s`);
+const c = process.cpuUsage(c0);
+const cpuMs = (c.user + c.system) / 1000 / R;
+console.log(`step ${dt.toFixed(0)}ms wall => ${(bs / dt * 1000).toFixed(0)} img/s; ${cpuMs.toFixed(0)} cpu-ms => ${(bs / cpuMs * 1000).toFixed(0)} img/cpu-s`);
