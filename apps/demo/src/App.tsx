@@ -137,7 +137,7 @@ function ExplainView() {
     setTarget(null);
     setInput({
       pixels: samplePixels(sampleSet, i, info.channels, info.height, info.width),
-      source: `sample: ${sampleSet.classes[s.label]} (${sampleSet.dataset} test #${s.index})`,
+      source: `${sampleSet.dataset === 'mnist' ? 'MNIST' : 'CIFAR-10'} test image #${s.index} (${sampleSet.classes[s.label]})`,
       label: info.key === sampleSet.dataset ? s.label : undefined,
       sample: i,
     });

@@ -127,33 +127,26 @@ export async function imageFileToPixels(file: File, channels: number, height: nu
   const notImage = () => new InputError(`${file.name} is not an image this browser can decode (type ${file.type || 'unknown'}, ${mb} MB): use a PNG, JPEG, GIF or WebP`);
   // Read the dimensions first (the browser parses the header without decoding every pixel).
   const url = URL.createObjectURL(file);
-  let img: HTMLImageElement;
   try {
-    img = await new Promise<HTMLImageElement>((ok, fail) => {
+    const img = await new Promise<HTMLImageElement>((ok, fail) => {
       const el = new Image();
       el.onload = () => ok(el);
       el.onerror = () => fail(notImage());
       el.src = url;
     });
-  } finally {
-    URL.revokeObjectURL(url);
-  }
-  if (img.naturalWidth * img.naturalHeight > MAX_UPLOAD_PIXELS) {
-    throw new InputError(`${file.name} is ${img.naturalWidth}×${img.naturalHeight} pixels: images up to ${MAX_UPLOAD_PIXELS / 1e6} megapixels are accepted`);
-  }
-  if (img.naturalWidth === 0 || img.naturalHeight === 0) throw notImage();
-  let bitmap: ImageBitmap;
-  try {
-    bitmap = await createImageBitmap(file);
-  } catch {
-    throw notImage();
-  }
-  try {
+    const iw = img.naturalWidth, ih = img.naturalHeight;
+    if (iw * ih > MAX_UPLOAD_PIXELS) {
+      throw new InputError(`${file.name} is ${iw}×${ih} pixels: images up to ${MAX_UPLOAD_PIXELS / 1e6} megapixels are accepted`);
+    }
+    if (iw === 0 || ih === 0) throw new InputError(`${file.name} has no pixel size (an SVG without width/height?): use a PNG, JPEG, GIF or WebP`);
+    await img.decode().catch(() => {
+      throw notImage();
+    });
     // Centre crop to the model's aspect ratio, then draw at a working size.
     const aspect = width / height;
-    let sw = bitmap.width, sh = bitmap.height;
+    let sw = iw, sh = ih;
     if (sw / sh > aspect) sw = Math.round(sh * aspect); else sh = Math.round(sw / aspect);
-    const sx = Math.floor((bitmap.width - sw) / 2), sy = Math.floor((bitmap.height - sh) / 2);
+    const sx = Math.floor((iw - sw) / 2), sy = Math.floor((ih - sh) / 2);
     const work = digitLike ? 4 : 1; // digits: draw larger, then frame like MNIST
     const cw = width * work, ch = height * work;
     const canvas = new OffscreenCanvas(cw, ch);
@@ -162,7 +155,7 @@ export async function imageFileToPixels(file: File, channels: number, height: nu
     ctx.imageSmoothingQuality = 'high';
     ctx.fillStyle = '#fff';
     ctx.fillRect(0, 0, cw, ch); // transparent PNGs: white background
-    ctx.drawImage(bitmap, sx, sy, sw, sh, 0, 0, cw, ch);
+    ctx.drawImage(img, sx, sy, sw, sh, 0, 0, cw, ch);
     const rgba = ctx.getImageData(0, 0, cw, ch).data;
     if (!digitLike) return { pixels: rgbaToPixels(rgba, channels, height, width), source: `upload ${file.name}` };
     let gray = rgbaToPixels(rgba, 1, ch, cw);
@@ -175,6 +168,6 @@ export async function imageFileToPixels(file: File, channels: number, height: nu
     const framed = frameDigit(gray, ch, cw, height, width);
     return { pixels: adaptPixels(framed, 1, height, width, channels, height, width), source: `upload ${file.name}`, note };
   } finally {
-    bitmap.close();
+    URL.revokeObjectURL(url);
   }
 }

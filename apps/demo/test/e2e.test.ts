@@ -25,8 +25,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM) || !!process.env.CI;
 const METHODS = ['vanilla-gradient', 'input-x-gradient', 'deconvnet', 'guided-backprop', 'integrated-gradients', 'grad-cam', 'guided-grad-cam'];
 
-/** A minimal valid PNG (8-bit grayscale, all black) of any size: tiny on disk, huge when decoded. */
-function blackPng(width: number, height: number): Buffer {
+/** A minimal valid PNG (8-bit grayscale) of any size: tiny on disk, huge when decoded. `pixel(x, y)` in 0..255 (default black). */
+function grayPng(width: number, height: number, pixel: (x: number, y: number) => number = () => 0): Buffer {
   const table = new Int32Array(256).map((_, n) => {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
@@ -50,7 +50,8 @@ function blackPng(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // grayscale
-  const raw = Buffer.alloc((width + 1) * height); // filter byte 0 + zero pixels per row
+  const raw = Buffer.alloc((width + 1) * height); // per row: filter byte 0, then the pixels
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw[y * (width + 1) + 1 + x] = pixel(x, y);
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
@@ -205,16 +206,26 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     const upload = page.getByTestId('image-upload');
     await upload.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('just some text, not pixels') });
     await expect.poll(() => page.getByTestId('input-error').textContent()).toContain('notes.txt is not an image');
-    await upload.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: blackPng(8000, 6000) });
+    await upload.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: grayPng(8000, 6000) });
     await expect.poll(() => page.getByTestId('input-error').textContent(), { timeout: 20_000 }).toContain('huge.png is 8000×6000 pixels');
     await upload.setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: Buffer.alloc(21 * 2 ** 20) });
     await expect.poll(() => page.getByTestId('input-error').textContent()).toContain('big.png is 21.0 MB');
     await page.screenshot({ path: join(results, 'bad-image.png'), fullPage: true });
     // Still working: a real (tiny) image is accepted and explained.
-    await upload.setInputFiles({ name: 'ok.png', mimeType: 'image/png', buffer: blackPng(40, 30) });
-    await page.waitForSelector('.source:has-text("upload ok.png")');
+    // Still working: a photo-like digit (a dark bar on white paper, 60×80) is inverted, framed and explained.
+    await upload.setInputFiles({ name: 'one.png', mimeType: 'image/png', buffer: grayPng(60, 80, (x, y) => (x >= 26 && x < 34 && y >= 10 && y < 70 ? 20 : 235)) });
+    await page.waitForSelector('.source:has-text("upload one.png")');
+    expect(await page.locator('.source').textContent()).toContain('inverted to white ink on black');
     await waitForMaps(page);
     expect(await page.getByTestId('input-error').count()).toBe(0);
+    const px = await page.evaluate(() => Array.from((window as unknown as { __whitebox: any }).__whitebox.input.pixels as Float32Array));
+    // The bar is now bright on black, 20 px tall (MNIST framing), centred.
+    const rows = Array.from({ length: 28 }, (_, y) => Math.max(...px.slice(y * 28, y * 28 + 28)));
+    const inked = rows.map((v, y) => (v > 0.5 ? y : -1)).filter((y) => y >= 0);
+    expect(inked.length).toBe(20);
+    expect((inked[0]! + inked.at(-1)!) / 2).toBeCloseTo(13.5, 0);
+    expect(px[0]).toBe(0);
+    await expectMapsNonUniform(page);
   });
 
   it('explains a digit drawn on the pad, framed like MNIST', async () => {
