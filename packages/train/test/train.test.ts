@@ -111,3 +111,16 @@ describe('trainSimpleCNN', () => {
     await expect(classifierFromCheckpoint(join(dir, 'nope'))).rejects.toThrow(/checkpoint not found/);
   });
 });
+
+describe('trainInWorker', () => {
+  it('returns ONNX bytes and the test evaluation (in-thread fallback when running from sources)', async () => {
+    const { trainInWorker } = await import('../src/worker.js');
+    const { train, test } = smallMnist();
+    const epochs: number[] = [];
+    const r = await trainInWorker(first(train, 200), first(test, 100), { widths: [4, 4, 4], hidden: 8, epochs: 1, batchSize: 50, validationFraction: 0 }, { onEpoch: (e) => epochs.push(e.epoch) });
+    expect(epochs).toEqual([1]);
+    expect(r.onnx.length).toBeGreaterThan(1000);
+    expect(r.evaluation!.count).toBe(100);
+    expect(r.accuracy).toBe(r.evaluation!.accuracy);
+  });
+});
