@@ -45,10 +45,10 @@ export async function loadDataset(dataset: string, dataDir?: string, onProgress?
   throw new WhiteBoxError('INVALID_ARGUMENT', `--dataset must be mnist or cifar10, got '${dataset}'`);
 }
 
-/** Defaults per dataset: MNIST 6 epochs, no augmentation; CIFAR-10 30 epochs with crop + flip. */
+/** Defaults per dataset: MNIST 4 epochs, no augmentation; CIFAR-10 30 epochs with crop + flip. */
 export function defaultsFor(dataset: string): { epochs: number; lr: number; augment: boolean; warmupEpochs: number; validationFraction: number } {
   return dataset === 'mnist'
-    ? { epochs: 6, lr: 0.05, augment: false, warmupEpochs: 0.5, validationFraction: 5000 / 60000 }
+    ? { epochs: 4, lr: 0.05, augment: false, warmupEpochs: 0.5, validationFraction: 5000 / 60000 }
     : { epochs: 30, lr: 0.05, augment: true, warmupEpochs: 1, validationFraction: 5000 / 50000 };
 }
 
@@ -174,7 +174,7 @@ export function register(program: Command): void {
     .command('train')
     .description('Train a SimpleCNN on MNIST or CIFAR-10 (tfjs, WebAssembly), export it to ONNX with its model card')
     .requiredOption('--dataset <name>', 'mnist | cifar10')
-    .option('--epochs <n>', 'epochs (default: mnist 6, cifar10 30)', num)
+    .option('--epochs <n>', 'epochs (default: mnist 4, cifar10 30)', num)
     .option('--batch-size <n>', 'batch size (default 128)', num)
     .option('--lr <x>', 'peak learning rate (default 0.05; SGD momentum 0.9, weight decay 5e-4, cosine schedule)', num)
     .option('--seed <n>', 'seed (default 1)', num)
