@@ -67,7 +67,13 @@ export async function evaluateModelCommand(o: EvaluateModelOptions): Promise<Mod
   } catch (e) {
     throw new WhiteBoxError('NOT_FOUND', `model file not found or unreadable: ${o.model}`, { file: o.model }, { cause: e });
   }
-  const { test } = await loadDataset(o.dataset, o.dataDir);
+  const dl = o.quiet ? null : progressBar(`${o.dataset} data`);
+  let test: Dataset;
+  try {
+    ({ test } = await loadDataset(o.dataset, o.dataDir, dl?.update));
+  } finally {
+    dl?.stop();
+  }
   const bar = o.quiet ? null : progressBar('evaluate');
   try {
     const r = await evaluateOnnx(bytes, test, { ...o, onProgress: bar?.update });

@@ -132,7 +132,13 @@ export async function trainCommand(o: TrainCommandOptions): Promise<ModelCard> {
   };
   const d = defaultsFor(o.dataset);
   const name = o.name ?? `${o.dataset}-simplecnn`;
-  const full = await loadDataset(o.dataset, o.dataDir);
+  const dl = o.quiet ? null : progressBar(`${o.dataset} data`);
+  let full: TrainTest;
+  try {
+    full = await loadDataset(o.dataset, o.dataDir, dl?.update);
+  } finally {
+    dl?.stop();
+  }
   const first = (ds: Dataset, n?: number) => (n && n < ds.count ? subset(ds, Array.from({ length: n }, (_, i) => i), ds.name) : ds);
   const data: TrainTest = { train: first(full.train, o.trainLimit), test: first(full.test, o.testLimit) };
   const source = o.dataset === 'cifar10' ? `${DATASET_SOURCES.cifar10} from ${o.dataDir ?? process.env.WHITEBOX_CIFAR10_DIR ?? 'the official archive (cache)'}` : DATASET_SOURCES.mnist!;
