@@ -484,10 +484,14 @@ class GradBuilder {
         const [i, j] = [Math.floor(slot / k), slot % k];
         return e.one('Slice', [x, e.ints([i, j]), e.ints([i + ho * k, j + wo * k]), e.ints([2, 3]), e.ints([k, k])]);
       });
-      let first = e.scalar(k * k - 1);
-      for (let slot = k * k - 2; slot >= 0; slot--) {
-        // plane ≤ max everywhere, so 'plane == max' is 'not plane < max' (Less is much faster than Equal in onnxruntime-web).
-        first = e.one('Where', [e.one('Less', [planes[slot]!, y]), first, e.scalar(slot)]);
+      // first = Σ_s Π_{t≤s} [plane_t < max]: the number of leading slots below the max (plain elementwise float ops; a
+      // Where chain with scalar branches measured slow in onnxruntime-web).
+      let first = '';
+      let run = '';
+      for (let slot = 0; slot < k * k - 1; slot++) {
+        const below = e.one('Cast', [e.one('Less', [planes[slot]!, y])], { to: 1 });
+        run = run ? e.one('Mul', [run, below]) : below;
+        first = first ? e.one('Add', [first, run]) : run;
       }
       const pattern = new Float32Array(ho * k * wo * k);
       for (let i = 0; i < ho * k; i++) for (let j = 0; j < wo * k; j++) pattern[i * wo * k + j] = (i % k) * k + (j % k);
