@@ -200,7 +200,8 @@ class GradBuilder {
       case 'Relu': {
         if (this.rule === 'deconvnet') { this.add(x, e.one('Relu', [gy])); return; }
         const g = this.rule === 'guided' ? e.one('Relu', [gy]) : gy;
-        this.add(x, e.one('Where', [e.one('Greater', [y, e.scalar(0)]), g, e.scalar(0)]));
+        // y = relu(x) ≥ 0, so Sign(y) is the 0/1 mask [x > 0] (float ops only; faster than Where on onnxruntime-web).
+        this.add(x, e.one('Mul', [g, e.one('Sign', [y])]));
         return;
       }
       case 'LeakyRelu': {
@@ -454,7 +455,7 @@ class GradBuilder {
     let g = gy;
     if (fuseRelu) {
       if (this.rule === 'deconvnet') g = e.one('Relu', [gy]);
-      else g = e.one('Where', [e.one('Greater', [y, e.scalar(0)]), this.rule === 'guided' ? e.one('Relu', [gy]) : gy, e.scalar(0)]);
+      else g = e.one('Mul', [this.rule === 'guided' ? e.one('Relu', [gy]) : gy, e.one('Sign', [y])]);
     }
     const target = fuseRelu ? relu!.inputs[0]! : x;
     if (fuseRelu) this.done.add(relu!);
