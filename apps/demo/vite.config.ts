@@ -48,6 +48,8 @@ function listing(files: Map<string, string>, dir: string): string {
   return JSON.stringify({ files: [...files.keys()].filter((k) => k.startsWith(`${dir}/`)).map((k) => k.slice(dir.length + 1)) });
 }
 
+const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 function whiteboxAssets(): Plugin {
   return {
     name: 'whitebox-assets',
@@ -55,6 +57,8 @@ function whiteboxAssets(): Plugin {
       server.middlewares.use((req, res, next) => {
         const path = decodeURIComponent((req.url ?? '').split('?')[0]!.replace(/^\//, ''));
         const files = runtimeFiles();
+        // Workers (ort's pthreads) loaded from these files must carry the isolation headers too.
+        for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
         const dir = /^(report|models)\/index\.json$/.exec(path)?.[1];
         if (dir) {
           res.setHeader('Content-Type', 'application/json');
@@ -77,8 +81,6 @@ function whiteboxAssets(): Plugin {
     },
   };
 }
-
-const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 export default defineConfig({
   plugins: [react(), whiteboxAssets()],
