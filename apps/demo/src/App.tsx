@@ -371,6 +371,11 @@ function ExplainView() {
         <h2>
           Explanations {info && effectiveTarget !== null && <>of class <b data-testid="explained-class">{info.classes[effectiveTarget]}</b></>}
           <span className="status" data-testid="status" data-status={status}>{status}</span>
+          {status === 'ready' && (
+            <small className="total" data-testid="total-time">
+              {Object.keys(cells).length} maps in {(Object.values(cells).reduce((a, c) => a + (c.map?.ms ?? 0), 0) / 1000).toFixed(2)} s on {device === 'wasm' ? 'WebAssembly' : 'WebGPU'}
+            </small>
+          )}
         </h2>
         {progress && (
           <div className="progress" data-testid="progress">

@@ -63,6 +63,13 @@ async function fetchOptional(path: string): Promise<Response | undefined> {
 function checkImageModel(model: Model, source: string): { channels: number; height: number; width: number } {
   const s = model.inputShape;
   const [, c, h, w] = s;
+  if (s.length === 4 && (c === 1 || c === 3) && (typeof h !== 'number' || typeof w !== 'number')) {
+    throw new WhiteBoxError(
+      'INVALID_MODEL',
+      `${source}: the model's input '${model.inputName}' has a free height/width ([N, ${c}, ${h ?? '?'}, ${w ?? '?'}]): the demo needs a fixed image size; export the model with fixed H and W`,
+      { file: source, shape: s },
+    );
+  }
   if (s.length !== 4 || typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number' || !(c === 1 || c === 3)) {
     const shown = s.map((d) => (d === null ? 'N' : String(d))).join(', ');
     throw new WhiteBoxError(

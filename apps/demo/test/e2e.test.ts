@@ -283,6 +283,17 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toMatch(/^vector\.onnx: .*'features' has shape \[N, 10\], not an image/);
     await page.screenshot({ path: join(results, 'non-image-onnx.png'), fullPage: true });
 
+    // An image model without a fixed size: [N, 3, H, W] -> global average pool -> 3 classes.
+    const f = new GraphBuilder('free');
+    f.input('img', ['N', 3, 'H', 'W']);
+    f.initializer('w', f32(new Float32Array(9).fill(0.1), [3, 3]));
+    const [gap] = f.node('GlobalAveragePool', ['img'], 1);
+    const [flat2] = f.node('Flatten', [gap!], 1, { axis: 1 });
+    f.node('MatMul', [flat2!, 'w'], ['logits']);
+    f.output('logits', ['N', 3]);
+    await upload.setInputFiles({ name: 'free.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(f.toModelBytes()) });
+    await expect.poll(() => page.getByTestId('model-error').textContent(), { timeout: 30_000 }).toMatch(/^free\.onnx: .*('H'|free height\/width)/);
+
     // A valid classifier of another shape (RGB 20×20, 5 classes): gradient graphs built in the browser, maps drawn.
     const own = buildSimpleCnn({ channels: 3, height: 20, width: 20, numClasses: 5, seed: 3, widths: [8, 16, 16], hidden: 32 });
     await upload.setInputFiles({ name: 'mine.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(own) });
