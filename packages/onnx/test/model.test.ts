@@ -191,3 +191,27 @@ describe('reserved tensor names', () => {
     }
   });
 });
+
+describe('gradient graph form', () => {
+  it('uses only default-domain ONNX operators, opset 17, symbolic batch in and out', () => {
+    for (const rule of ['gradient', 'deconvnet', 'guided'] as const) {
+      const m = readModel(buildGradientGraph(small(), { rule, layers: ['relu2'] }));
+      expect(m.opsetImport!.map((o) => [o.domain ?? '', Number(o.version)])).toEqual([['', 17]]);
+      for (const n of m.graph!.node!) expect(n.domain ?? '').toBe('');
+      expect(m.graph!.input!.map((i) => i.name)).toEqual(['input', 'cotangent']);
+      expect(m.graph!.input![0]!.type!.tensorType!.shape!.dim![0]!.dimParam).toBe('N');
+      expect(m.graph!.output!.map((o) => o.name)).toEqual(['logits', 'input_grad', 'relu2:activation', 'relu2:grad']);
+      // No MaxPool Indices / scatter on the SimpleCNN path, and BatchNorm is folded away.
+      const ops = new Set(m.graph!.node!.map((n) => n.opType));
+      for (const op of ['BatchNormalization', 'ScatterElements', 'MaxUnpool']) expect(ops.has(op)).toBe(false);
+    }
+  });
+
+  it('only the batch dim may be symbolic', () => {
+    const b = new GraphBuilder('sym');
+    b.input('x', ['batch', 2, 'h']);
+    b.node('Flatten', ['x'], ['y']);
+    b.output('y', ['batch', 'k']);
+    expect(() => buildGradientGraph(b.toModelBytes(), {}, 'sym.onnx')).toThrow(/symbolic dim 'h' at axis 2.*only the batch dim/);
+  });
+});
