@@ -137,7 +137,7 @@ function ExplainView() {
     setTarget(null);
     setInput({
       pixels: samplePixels(sampleSet, i, info.channels, info.height, info.width),
-      source: `${sampleSet.dataset === 'mnist' ? 'MNIST' : 'CIFAR-10'} test image #${s.index} (${sampleSet.classes[s.label]})`,
+      source: `${sampleSet.dataset === 'mnist' ? 'MNIST' : 'CIFAR-10'} test image #${s.index}${info.key === sampleSet.dataset ? '' : ` (a ${sampleSet.classes[s.label]})`}`,
       label: info.key === sampleSet.dataset ? s.label : undefined,
       sample: i,
     });
