@@ -480,19 +480,33 @@ class GradBuilder {
       // last slot to the first, so the first equal slot wins). The slot and the gradient are nearest-upsampled to the
       // input size, and the gradient is kept where the upsampled slot equals the position's own slot (a constant pattern).
       const c = xs[1]!;
-      // Plane of slot (i, j): x[:, :, i::k, j::k] (the last slot's plane is never needed).
-      const planes = Array.from({ length: k * k - 1 }, (_, slot) => {
-        const [i, j] = [Math.floor(slot / k), slot % k];
-        return e.one('Slice', [x, e.ints([i, j]), e.ints([i + ho * k, j + wo * k]), e.ints([2, 3]), e.ints([k, k])]);
-      });
-      // first = Σ_s Π_{t≤s} [plane_t < max]: the number of leading slots below the max (plain elementwise float ops; a
-      // Where chain with scalar branches measured slow in onnxruntime-web).
       let first = '';
-      let run = '';
-      for (let slot = 0; slot < k * k - 1; slot++) {
-        const below = e.one('Cast', [e.one('Less', [planes[slot]!, y])], { to: 1 });
-        run = run ? e.one('Mul', [run, below]) : below;
-        first = first ? e.one('Add', [first, run]) : run;
+      if (k === 2) {
+        // 2×2: the maxima of the leading slots are themselves max-pools of x (which onnxruntime runs in its blocked
+        // layout, without copying x out of it): slot 0 = pool 1×1, slots 0-1 = pool 1×2, slots 0-2 = max(pool 1×2,
+        // pool 2×1). first = Σ [max of the leading slots < max].
+        const xc = crop(x);
+        const pool = (kh: number, kw: number) => e.one('MaxPool', [xc], { kernel_shape: [kh, kw], strides: [2, 2] });
+        const row0 = pool(1, 2);
+        const leading = [pool(1, 1), row0, e.one('Max', [row0, pool(2, 1)])];
+        for (const m of leading) {
+          const below = e.one('Cast', [e.one('Less', [m, y])], { to: 1 });
+          first = first ? e.one('Add', [first, below]) : below;
+        }
+      } else {
+        // Plane of slot (i, j): x[:, :, i::k, j::k] (the last slot's plane is never needed).
+        const planes = Array.from({ length: k * k - 1 }, (_, slot) => {
+          const [i, j] = [Math.floor(slot / k), slot % k];
+          return e.one('Slice', [x, e.ints([i, j]), e.ints([i + ho * k, j + wo * k]), e.ints([2, 3]), e.ints([k, k])]);
+        });
+        // first = Σ_s Π_{t≤s} [plane_t < max]: the number of leading slots below the max (plain elementwise float ops;
+        // a Where chain with scalar branches measured slow in onnxruntime-web).
+        let run = '';
+        for (let slot = 0; slot < k * k - 1; slot++) {
+          const below = e.one('Cast', [e.one('Less', [planes[slot]!, y])], { to: 1 });
+          run = run ? e.one('Mul', [run, below]) : below;
+          first = first ? e.one('Add', [first, run]) : run;
+        }
       }
       const pattern = new Float32Array(ho * k * wo * k);
       for (let i = 0; i < ho * k; i++) for (let j = 0; j < wo * k; j++) pattern[i * wo * k + j] = (i % k) * k + (j % k);
