@@ -124,7 +124,9 @@ async function expectSameAsNode(page: Page, customBytes?: Uint8Array): Promise<v
     const cells = st.cells as Record<string, Cell>;
     const vg = await new VanillaGradient(model).attribute(x, st.target);
     expect(relErr(cells['none:vanilla-gradient']!.map!.data as unknown as number[], vg.data)).toBeLessThan(1e-3);
-    const ig = await new IntegratedGradients(model).attribute(x, st.target, { steps: st.options.igSteps, baseline: 0 });
+    const baseline = ({ black: 0, white: 1, gray: 0.5 } as Record<string, number>)[st.options.igBaseline];
+    if (baseline === undefined) throw new Error(`no Node reference for IG baseline '${st.options.igBaseline}'`);
+    const ig = await new IntegratedGradients(model).attribute(x, st.target, { steps: st.options.igSteps, baseline });
     expect(relErr(cells['none:integrated-gradients']!.map!.data as unknown as number[], ig.data)).toBeLessThan(1e-3);
     const cam = await new GradCam(model).attribute(x, st.target, { layer: st.options.camLayer });
     expect(relErr(cells['none:grad-cam']!.map!.data as unknown as number[], cam.data)).toBeLessThan(1e-3);
@@ -189,6 +191,34 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     await page.getByTestId('ensemble-smoothgrad').uncheck();
     await page.getByTestId('ensemble-vargrad').uncheck();
     await page.getByTestId('target').selectOption('');
+  });
+
+  it('passes the IG, Grad-CAM and display controls through (checked against onnxruntime-node)', async () => {
+    await page.getByTestId('ig-steps').fill('12');
+    await page.getByTestId('ig-baseline').selectOption('white');
+    const defaultLayer = await page.getByTestId('cam-layer').inputValue();
+    const layers = await page.getByTestId('cam-layer').locator('option').evaluateAll((o) => o.map((e) => (e as HTMLOptionElement).value));
+    expect(layers.length).toBeGreaterThan(1);
+    expect(layers).toContain(defaultLayer); // the model's default Grad-CAM layer (last conv block)
+    await page.getByTestId('cam-layer').selectOption(layers[1]!); // an earlier, finer layer than the default
+    await page.waitForTimeout(300);
+    await waitForMaps(page);
+    const opts = await page.evaluate(() => (window as unknown as { __whitebox: any }).__whitebox.options);
+    expect(opts).toMatchObject({ igSteps: 12, igBaseline: 'white', camLayer: layers[1] });
+    await expectSameAsNode(page);
+    // Display only: the colormap changes the pixels, not the maps; overlay 0 shows the input itself.
+    const before = await canvasStats(page, 'map-none-vanilla-gradient');
+    await page.getByTestId('colormap').selectOption('coolwarm');
+    const after = await canvasStats(page, 'map-none-vanilla-gradient');
+    expect(after).not.toEqual(before);
+    await page.getByTestId('overlay').fill('0');
+    const input = await canvasStats(page, 'input-canvas');
+    expect(await canvasStats(page, 'map-none-grad-cam')).toEqual(input);
+    await page.getByTestId('overlay').fill('1');
+    await page.getByTestId('colormap').selectOption('inferno');
+    await page.getByTestId('ig-steps').fill('32');
+    await page.getByTestId('ig-baseline').selectOption('black');
+    await page.getByTestId('cam-layer').selectOption(defaultLayer);
   });
 
   it('switches to CIFAR-10 and explains a colour image', async () => {
