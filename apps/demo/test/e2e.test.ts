@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@whitebox/backend-node';
 import { Tensor } from '@whitebox/core';
 import { GradCam } from '@whitebox/grad-cam';
+import { GuidedBackprop } from '@whitebox/guided-backprop';
+import { SmoothGrad } from '@whitebox/smoothgrad';
 import { IntegratedGradients } from '@whitebox/integrated-gradients';
 import { GraphBuilder, buildSimpleCnn, f32, i64, loadModel } from '@whitebox/onnx';
 import { VanillaGradient } from '@whitebox/vanilla-gradient';
@@ -187,6 +189,25 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     expect(await page.getByTestId('explained-class').textContent()).toBe('3');
     await expectMapsNonUniform(page, 'smoothgrad');
     await expectMapsNonUniform(page, 'vargrad');
+    // Seeded noise: the browser's ensembles equal @whitebox/smoothgrad run in Node on onnxruntime-node.
+    const st = await page.evaluate(() => {
+      const w = (window as unknown as { __whitebox: any }).__whitebox;
+      const arr = (k: string) => Array.from(w.cells[k].map.data as Float32Array);
+      return { info: w.info, pixels: Array.from(w.input.pixels as Float32Array), target: w.target, options: w.options, sg: arr('smoothgrad:vanilla-gradient'), vg: arr('vargrad:guided-backprop') };
+    });
+    expect(st.target).toBe(3);
+    const { channels: c, height: h, width: wd } = st.info;
+    const model = await loadModel(st.info.shipped ? new Uint8Array(readFileSync(join(demo, '..', '..', 'models', 'mnist-simplecnn.onnx'))) : buildSimpleCnn({ channels: c, height: h, width: wd, seed: 1 }), { backend: 'node', device: 'cpu' });
+    try {
+      const x = new Tensor(Float32Array.from(st.pixels), [1, c, h, wd]);
+      const o = { samples: st.options.sgSamples, sigma: st.options.sgSigma, seed: 0 };
+      const sg = await new SmoothGrad(new VanillaGradient(model), { ...o, variant: 'smoothgrad' }).attribute(x, 3);
+      expect(relErr(st.sg, sg.data)).toBeLessThan(1e-3);
+      const vg = await new SmoothGrad(new GuidedBackprop(model), { ...o, variant: 'vargrad' }).attribute(x, 3);
+      expect(relErr(st.vg, vg.data)).toBeLessThan(1e-3);
+    } finally {
+      await model.dispose();
+    }
     await page.screenshot({ path: join(results, 'mnist-smoothgrad.png'), fullPage: true });
     await page.getByTestId('ensemble-smoothgrad').uncheck();
     await page.getByTestId('ensemble-vargrad').uncheck();
