@@ -27,7 +27,8 @@ function runtimeFiles(): Map<string, string> {
   for (const f of ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs']) files.set(`ort/${f}`, join(ort, f));
   const models = join(repo, 'models');
   if (existsSync(models)) {
-    for (const f of readdirSync(models)) if (/\.(onnx|json)$/.test(f)) files.set(`models/${f}`, join(models, f));
+    // Only the two shipped models and their cards (checkpoints and logs stay out of the site).
+    for (const f of readdirSync(models)) if (/^(mnist|cifar10)-simplecnn\.(onnx|json)$/.test(f)) files.set(`models/${f}`, join(models, f));
   }
   // The report of `whitebox run` (report/) and per-dataset reports one level down (report/<name>/).
   const report = join(repo, 'report');
