@@ -250,6 +250,7 @@ function ExplainView() {
                 e.target.value = '';
               }}
             />
+            {!customFile && <small className="hint"> An image classifier taking [N, 1 or 3, H, W] pixels in [0, 1]; until you pick one, the previous model stays loaded.</small>}
           </label>
         )}
         {info && !modelError && (
