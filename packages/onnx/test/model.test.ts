@@ -215,3 +215,31 @@ describe('gradient graph form', () => {
     expect(() => buildGradientGraph(b.toModelBytes(), {}, 'sym.onnx')).toThrow(/symbolic dim 'h' at axis 2.*only the batch dim/);
   });
 });
+
+describe('Gemm with both operands computed from the input', () => {
+  it('Y = α·X·tanh(X)ᵀ (fixed batch 3): input gradient equals the hand-derived α(C·T + (CᵀX) ⊙ (1 − T²))', async () => {
+    const b = new GraphBuilder('gemm2');
+    b.input('x', [3, 4]);
+    b.node('Tanh', ['x'], ['t']);
+    b.node('Gemm', ['x', 't'], ['y'], { transB: 1, alpha: 0.5 });
+    b.output('y', [3, 3]);
+    const x = randomTensor([3, 4], 31);
+    const cot = randomTensor([3, 3], 32);
+    const g = await runModel(buildGradientGraph(b.toModelBytes()), { x, cotangent: cot });
+    const X = x.data;
+    const T = X.map(Math.tanh);
+    const C = cot.data;
+    for (let i = 0; i < 3; i++) {
+      for (let k = 0; k < 4; k++) {
+        let a = 0;
+        let c = 0;
+        for (let j = 0; j < 3; j++) {
+          a += C[i * 3 + j]! * T[j * 4 + k]!;
+          c += C[j * 3 + i]! * X[j * 4 + k]!;
+        }
+        const expected = 0.5 * (a + c * (1 - T[i * 4 + k]! ** 2));
+        expect(g.input_grad!.data[i * 4 + k]).toBeCloseTo(expected, 5);
+      }
+    }
+  });
+});
