@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
   type Backend, type Device, type Feeds, type InferenceSession, type SessionOptions, type Tensor, type TensorData, WhiteBoxError, registerBackend,
@@ -33,7 +33,11 @@ const LEVEL: Record<NonNullable<SessionOptions['graphOptimizationLevel']>, 'disa
 };
 
 class NodeSession implements InferenceSession {
-  constructor(private readonly session: ort.InferenceSession, readonly executionProvider: Device) {}
+  constructor(
+    private readonly session: ort.InferenceSession,
+    readonly executionProvider: Device,
+    private readonly profilePrefix?: string,
+  ) {}
 
   get inputNames(): readonly string[] {
     return this.session.inputNames;
@@ -59,8 +63,16 @@ class NodeSession implements InferenceSession {
   }
 
   endProfiling(): string | undefined {
-    const s = this.session as unknown as { endProfiling?: () => string | void };
-    return s.endProfiling?.() ?? undefined;
+    if (!this.profilePrefix) return undefined;
+    this.session.endProfiling();
+    // onnxruntime writes <prefix>_<timestamp>.json; return the newest such file.
+    const dir = dirname(resolvePath(this.profilePrefix));
+    const base = basename(this.profilePrefix);
+    const files = readdirSync(dir)
+      .filter((f) => f.startsWith(base + '_') && f.endsWith('.json'))
+      .map((f) => join(dir, f))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    return files[0];
   }
 
   async release(): Promise<void> {
@@ -88,12 +100,15 @@ export const nodeBackend: Backend = {
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
       throw new WhiteBoxError('INVALID_ARGUMENT', `threads must be an integer ≥ 1, got ${options.threads}`);
     }
+    const profilePrefix = options.enableProfiling ? (options.profileFilePrefix ?? 'whitebox-profile') : undefined;
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [device],
       graphOptimizationLevel: LEVEL[options.graphOptimizationLevel ?? 'all'],
       intraOpNumThreads: options.threads ?? 0,
       interOpNumThreads: 1,
       enableProfiling: options.enableProfiling ?? false,
+      // onnxruntime-node refuses enableProfiling without a prefix.
+      ...(profilePrefix ? { profileFilePrefix: profilePrefix } : {}),
     };
     let bytes: Uint8Array;
     if (typeof model === 'string') {
@@ -104,7 +119,7 @@ export const nodeBackend: Backend = {
     }
     try {
       const session = await ort.InferenceSession.create(bytes, sessionOptions);
-      return new NodeSession(session, device);
+      return new NodeSession(session, device, profilePrefix);
     } catch (err) {
       const where = typeof model === 'string' ? ` from ${model}` : '';
       throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-node could not load the model${where} on ${device}: ${(err as Error).message}`, { file: typeof model === 'string' ? model : undefined, device }, { cause: err });

@@ -69,3 +69,19 @@ describe('device selection', () => {
     expect(() => resolveBackend({ backend: 'node', device: 'wasm' })).toThrow(/does not support device 'wasm'/);
   });
 });
+
+describe('profiling', () => {
+  it('writes an ONNX Runtime profile when asked', async () => {
+    const { mkdtempSync, existsSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const prefix = join(mkdtempSync(join(tmpdir(), 'wb-prof-')), 'p');
+    const session = await resolveBackend({ backend: 'node' }).createSession(tinyModel(), { enableProfiling: true, profileFilePrefix: prefix });
+    await session.run({ x: Tensor.from([1, 2, 3], [1, 3]) });
+    const file = session.endProfiling!();
+    expect(file && existsSync(file)).toBe(true);
+    const events = JSON.parse(readFileSync(file!, 'utf8')) as { name: string; cat: string }[];
+    expect(events.some((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'))).toBe(true);
+    await session.release();
+  });
+});

@@ -9,8 +9,10 @@ export interface SessionOptions {
   device?: Device;
   /** Intra-op thread count (node: intraOpNumThreads; web: env.wasm.numThreads). */
   threads?: number;
-  /** Write an ONNX Runtime profile (node backend). */
+  /** Write an ONNX Runtime profile (node backend); `endProfiling()` returns its path. */
   enableProfiling?: boolean;
+  /** File name prefix of the profile (default 'whitebox-profile', in the working directory). */
+  profileFilePrefix?: string;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
