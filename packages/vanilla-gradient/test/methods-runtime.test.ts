@@ -175,3 +175,23 @@ describe.skipIf(!existsSync(SHIPPED))('the shipped MNIST model (models/mnist-sim
     }
   });
 });
+
+const SHIPPED_CIFAR = join(dirname(SHIPPED), 'cifar10-simplecnn.onnx');
+const CIFAR_DIR = process.env.WHITEBOX_CIFAR10_DIR ?? join(dirname(SHIPPED), '..', '..', 'shared', 'data', 'cifar10');
+
+describe.skipIf(!existsSync(SHIPPED_CIFAR) || !existsSync(join(CIFAR_DIR, 'test_batch.bin')))('the shipped CIFAR-10 model (models/cifar10-simplecnn.onnx)', () => {
+  it('IG completeness within 1% at 300 steps on CIFAR-10 test images', async () => {
+    const { loadCifar10Dir, toTensor } = await import('@whitebox/datasets');
+    const model = await loadModel(SHIPPED_CIFAR, { backend: 'node', threads: 2 });
+    try {
+      const x = toTensor(loadCifar10Dir(CIFAR_DIR, { trainLimit: 0, testLimit: 3 }).test);
+      const targets = Array.from((await model.forward(x)).predictions);
+      const r = await new IntegratedGradients(model).attributeWithDelta(x, targets, { steps: 300 });
+      for (let b = 0; b < 3; b++) {
+        expect(Math.abs(r.delta[b]!)).toBeLessThanOrEqual(0.01 * Math.abs(r.inputScores[b]! - r.baselineScores[b]!));
+      }
+    } finally {
+      await model.dispose();
+    }
+  });
+});
