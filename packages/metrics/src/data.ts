@@ -1,4 +1,4 @@
-import { Tensor, WhiteBoxError, check, reduceChannels, resizeBilinear, type ChannelReduction } from '@whitebox/core';
+import { Rng, Tensor, WhiteBoxError, check, reduceChannels, resizeBilinear, type ChannelReduction } from '@whitebox/core';
 
 /**
  * The dataset shape metrics work on: structurally the `Dataset` of @whitebox/datasets
@@ -95,9 +95,18 @@ export function pixelRelevance(map: Tensor, height: number, width: number, reduc
   return r.data.slice();
 }
 
-/** Indices 0..n-1 ordered by decreasing value (ties: lower index first). */
-export function argsortDesc(values: ArrayLike<number>): Int32Array {
+/**
+ * Indices 0..n-1 ordered by decreasing value. Ties are broken in a seeded random order when `tieSeed`
+ * is given (so equal relevance — e.g. the zero background of input × gradient — is not removed
+ * top-left first), else by lower index.
+ */
+export function argsortDesc(values: ArrayLike<number>, tieSeed?: number): Int32Array {
   const idx = Array.from({ length: values.length }, (_, i) => i);
-  idx.sort((a, b) => values[b]! - values[a]! || a - b);
+  if (tieSeed === undefined) {
+    idx.sort((a, b) => values[b]! - values[a]! || a - b);
+  } else {
+    const key = new Rng(tieSeed).permutation(values.length);
+    idx.sort((a, b) => values[b]! - values[a]! || key[a]! - key[b]!);
+  }
   return Int32Array.from(idx);
 }

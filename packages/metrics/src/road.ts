@@ -186,7 +186,7 @@ export async function road(model: Model, explainers: readonly Explainer[], image
     const rel = await explainer.relevance(images, labelArr);
     if (rel.length !== n * hw) throw new WhiteBoxError('SHAPE_MISMATCH', `road: explainer ${explainer.name} returned ${rel.length} relevance values for ${n} images of ${h}×${w}`);
     const order: Int32Array[] = [];
-    for (let i = 0; i < n; i++) order.push(argsortDesc(rel.subarray(i * hw, (i + 1) * hw)));
+    for (let i = 0; i < n; i++) order.push(argsortDesc(rel.subarray(i * hw, (i + 1) * hw), (options.seed ?? 0) * 7919 + i));
     options.onProgress?.({ done: ++done, total, stage: `road ${explainer.name}` });
     for (const o of orders) {
       const curve: RoadCurve = { method: explainer.name, order: o, fractions, accuracy: [], probability: [], aucAccuracy: 0 };

@@ -17,10 +17,10 @@ export interface RelevanceSet {
 /**
  * Pixel order per image, most relevant first, as indices [N, H*W] (Uint16 when H*W ≤ 65536).
  */
-export function rankImages(relevance: Float32Array, count: number, hw: number, where = 'rankImages'): Uint16Array | Int32Array {
+export function rankImages(relevance: Float32Array, count: number, hw: number, where = 'rankImages', tieSeed = 0): Uint16Array | Int32Array {
   if (relevance.length !== count * hw) throw new WhiteBoxError('SHAPE_MISMATCH', `${where}: ${relevance.length} relevance values for ${count} images of ${hw} pixels`);
   const out = hw <= 65536 ? new Uint16Array(count * hw) : new Int32Array(count * hw);
-  for (let i = 0; i < count; i++) out.set(argsortDesc(relevance.subarray(i * hw, (i + 1) * hw)), i * hw);
+  for (let i = 0; i < count; i++) out.set(argsortDesc(relevance.subarray(i * hw, (i + 1) * hw), tieSeed + i), i * hw);
   return out;
 }
 
@@ -133,7 +133,7 @@ export async function roarKar(train: ImageDataset, test: ImageDataset, relevance
   const keys: Array<{ method: string; mode: RoarMode; fraction: number }> = [];
   for (const set of relevance) {
     const trainOrder = rankImages(set.train, train.count, hw, `roarKar ${set.method} train maps`);
-    const testOrder = rankImages(set.test, test.count, hw, `roarKar ${set.method} test maps`);
+    const testOrder = rankImages(set.test, test.count, hw, `roarKar ${set.method} test maps`, 1_000_003);
     for (const mode of modes) {
       for (const fraction of fractions) {
         keys.push({ method: set.method, mode, fraction });

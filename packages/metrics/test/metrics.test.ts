@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, Tensor, WhiteBoxError } from '@whitebox/core';
 import {
-  cachedFloat32, fromAttribution, imagesToTensor, noisyLinearImpute, normalizedArea, pixelRelevance, randomExplainer, randomRelevance, rankImages,
+  argsortDesc, cachedFloat32, fromAttribution, imagesToTensor, noisyLinearImpute, normalizedArea, pixelRelevance, randomExplainer, randomRelevance, rankImages,
   removeByRanking, road, roarKar, sanityCheck, selectivity, spearman, ranks, type Explainer,
 } from '@whitebox/metrics';
 import { mkdtempSync, readdirSync } from 'node:fs';
@@ -18,6 +18,15 @@ describe('statistics', () => {
     expect(Array.from(ranks([10, 20, 10, 5]))).toEqual([2.5, 4, 2.5, 1]);
     expect(spearman([1, 2, 3], [3, 2, 1])).toBeCloseTo(-1, 12);
     expect(spearman([1, 1, 1], [3, 2, 1])).toBe(0);
+  });
+  it('argsortDesc orders by value and breaks ties in a seeded random order', () => {
+    const v = [0, 5, 0, 0, 0, 0, 0, 0, 0, 3];
+    expect(Array.from(argsortDesc(v))).toEqual([1, 9, 0, 2, 3, 4, 5, 6, 7, 8]);
+    const a = Array.from(argsortDesc(v, 1));
+    expect(a.slice(0, 2)).toEqual([1, 9]);
+    expect([...a.slice(2)].sort((x, y) => x - y)).toEqual([0, 2, 3, 4, 5, 6, 7, 8]);
+    expect(a.slice(2)).not.toEqual([0, 2, 3, 4, 5, 6, 7, 8]);
+    expect(Array.from(argsortDesc(v, 1))).toEqual(a);
   });
   it('normalized area is the trapezoid mean height', () => {
     expect(normalizedArea([0, 1, 2], [1, 0, 0])).toBeCloseTo(0.25, 12);
