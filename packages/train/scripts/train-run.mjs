@@ -1,12 +1,13 @@
 // Background training runner: node packages/train/scripts/train-run.mjs <mnist|cifar10> <epochs> [lr] [batch]
-// Checkpoints in models/.checkpoints/<dataset>; resumes when restarted.
+// Checkpoints in $WHITEBOX_CHECKPOINT_DIR or models/.checkpoints/<dataset>; resumes when restarted.
+// CIFAR-10 across sessions: WHITEBOX_CHECKPOINT_DIR=models/checkpoints/cifar10 WHITEBOX_CIFAR10_DIR=../shared/data/cifar10 node packages/train/scripts/train-run.mjs cifar10 30
 import { loadMnist, loadCifar10Dir } from '@whitebox/datasets';
 import { trainSimpleCNN } from '@whitebox/train';
 const [dataset = 'mnist', epochsArg = '6', lrArg, bsArg] = process.argv.slice(2);
 const epochs = Number(epochsArg);
 const mnist = dataset === 'mnist';
 const { train } = mnist ? loadMnist() : loadCifar10Dir(process.env.WHITEBOX_CIFAR10_DIR ?? '/work/shared/data/cifar10');
-const dir = new URL(`../../../models/.checkpoints/${dataset}`, import.meta.url).pathname;
+const dir = process.env.WHITEBOX_CHECKPOINT_DIR ?? new URL(`../../../models/.checkpoints/${dataset}`, import.meta.url).pathname;
 const t0 = Date.now();
 let last = 0;
 await trainSimpleCNN(train, {
