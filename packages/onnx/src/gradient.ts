@@ -15,8 +15,8 @@ export interface GradientGraphOptions {
   inputGradient?: boolean;
   /**
    * MaxPool backward. 'auto' (default, exact: the first maximum of each window gets the gradient, as in MaxPool's
-   * Indices and PyTorch): SpaceToDepth + ArgMax for non-overlapping square windows, else a scatter through MaxPool's
-   * Indices output. 'indices': always the scatter. 'mask': faster, but every tied maximum gets the gradient
+   * Indices and PyTorch): for non-overlapping square windows, first-max indices built from max-pools of the leading
+   * window slots + MaxUnpool; else a scatter through MaxPool's Indices output. 'indices': always the scatter. 'mask': faster, but every tied maximum gets the gradient
    * (only used after a ReLU under the 'gradient'/'guided' rules).
    */
   maxPoolBackward?: 'auto' | 'indices' | 'mask';
@@ -455,7 +455,8 @@ class GradBuilder {
     let g = gy;
     if (fuseRelu) {
       if (this.rule === 'deconvnet') g = e.one('Relu', [gy]);
-      else g = e.one('Mul', [this.rule === 'guided' ? e.one('Relu', [gy]) : gy, e.one('Sign', [y])]);
+      // [y > 0] as Cast(Less(0, y)): measured faster than Sign(y) on onnxruntime CPU.
+      else g = e.one('Mul', [this.rule === 'guided' ? e.one('Relu', [gy]) : gy, e.one('Cast', [e.one('Less', [e.scalar(0), y])], { to: 1 })]);
     }
     const target = fuseRelu ? relu!.inputs[0]! : x;
     if (fuseRelu) this.done.add(relu!);
@@ -473,50 +474,50 @@ class GradBuilder {
       this.add(target, uncrop(e.one('Where', [e.one('Equal', [crop(x), up(y)]), up(g), e.scalar(0)])));
       return;
     }
-    if (square && this.maxPoolMode !== 'indices') {
-      // Exact for non-overlapping square windows, without MaxPool's slow Indices output: the slot (raster position in
-      // its window) of each window's FIRST maximum — the position MaxPool's Indices and PyTorch use — is found at the
-      // pooled resolution from the k² planes x[:, :, i::k, j::k] compared with the pooled max (a Where chain from the
-      // last slot to the first, so the first equal slot wins). The slot and the gradient are nearest-upsampled to the
-      // input size, and the gradient is kept where the upsampled slot equals the position's own slot (a constant pattern).
-      const c = xs[1]!;
-      let first = '';
+    const [C, H, W] = xs.slice(1) as [number, number, number];
+    if (square && this.maxPoolMode !== 'indices' && C * H * W < 2 ** 24) {
+      // Exact for non-overlapping square windows, without MaxPool's slow Indices output: the flat index (MaxPool's
+      // Indices layout) of each window's FIRST maximum — the position MaxPool's Indices and PyTorch use — is built at
+      // the pooled resolution, and MaxUnpool scatters the pooled gradient there (the only full-resolution op).
+      // Slot t of a window (raster order) is the plane x[:, :, i::k, j::k], t = i·k + j. L_t = [max of slots 0..t < y]
+      // is 1 exactly for the slots before the first maximum, so the first maximum's offset in its window is
+      // Σ_t L_t·(offset(t+1) - offset(t)), offset(i·k + j) = i·W + j. Within-sample indices (origin of the window plus
+      // that offset) are exact in float32 below 2^24; the int64 sample offset n·C·H·W is added after the Cast.
+      const less = (m: string) => e.one('Less', [m, y]);
+      const L: string[] = [];
       if (k === 2) {
-        // 2×2: the maxima of the leading slots are themselves max-pools of x (which onnxruntime runs in its blocked
-        // layout, without copying x out of it): slot 0 = pool 1×1, slots 0-1 = pool 1×2, slots 0-2 = max(pool 1×2,
-        // pool 2×1). first = Σ [max of the leading slots < max].
+        // 2×2: the maxima of the leading slots are max-pools of x (run in onnxruntime's blocked layout without copying
+        // x out of it): slot 0 = pool 1×1, slots 0-1 = pool 1×2, and [max(slots 0-2) < y] = L_1 and [pool 2×1 < y].
         const xc = crop(x);
         const pool = (kh: number, kw: number) => e.one('MaxPool', [xc], { kernel_shape: [kh, kw], strides: [2, 2] });
-        const row0 = pool(1, 2);
-        const leading = [pool(1, 1), row0, e.one('Max', [row0, pool(2, 1)])];
-        for (const m of leading) {
-          const below = e.one('Cast', [e.one('Less', [m, y])], { to: 1 });
-          first = first ? e.one('Add', [first, below]) : below;
-        }
+        const l1 = less(pool(1, 2));
+        L.push(less(pool(1, 1)), l1, e.one('And', [l1, less(pool(2, 1))]));
       } else {
-        // Plane of slot (i, j): x[:, :, i::k, j::k] (the last slot's plane is never needed).
-        const planes = Array.from({ length: k * k - 1 }, (_, slot) => {
-          const [i, j] = [Math.floor(slot / k), slot % k];
-          return e.one('Slice', [x, e.ints([i, j]), e.ints([i + ho * k, j + wo * k]), e.ints([2, 3]), e.ints([k, k])]);
-        });
-        // first = Σ_s Π_{t≤s} [plane_t < max]: the number of leading slots below the max (plain elementwise float ops;
-        // a Where chain with scalar branches measured slow in onnxruntime-web).
-        let run = '';
-        for (let slot = 0; slot < k * k - 1; slot++) {
-          const below = e.one('Cast', [e.one('Less', [planes[slot]!, y])], { to: 1 });
-          run = run ? e.one('Mul', [run, below]) : below;
-          first = first ? e.one('Add', [first, run]) : run;
+        let lead = '';
+        for (let t = 0; t < k * k - 1; t++) {
+          const [i, j] = [Math.floor(t / k), t % k];
+          const plane = e.one('Slice', [x, e.ints([i, j]), e.ints([i + ho * k, j + wo * k]), e.ints([2, 3]), e.ints([k, k])]);
+          lead = lead ? e.one('Max', [lead, plane]) : plane;
+          L.push(less(lead));
         }
       }
-      const pattern = new Float32Array(ho * k * wo * k);
-      for (let i = 0; i < ho * k; i++) for (let j = 0; j < wo * k; j++) pattern[i * wo * k + j] = (i % k) * k + (j % k);
-      const slots = e.tensor('pool_slots', new Tensor(pattern, [1, 1, ho * k, wo * k]));
-      const scales = e.tensor('pool_scales', new Tensor(Float32Array.of(1, 1, k, k), [4]));
-      const up = (t: string) => e.one('Resize', [t, '', scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
-      const hit = e.one('Equal', [up(first), slots]);
-      // Mul by the 0/1 mask measured faster than Where on onnxruntime CPU.
-      const routed = e.one('Mul', [up(g), e.one('Cast', [hit], { to: 1 })]);
-      this.add(target, uncrop(routed));
+      const origin = new Float32Array(C * ho * wo);
+      for (let c = 0; c < C; c++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) origin[(c * ho + i) * wo + j] = (c * H + k * i) * W + k * j;
+      let local = e.tensor('pool_origin', new Tensor(origin, [1, C, ho, wo]));
+      L.forEach((l, t) => {
+        const step = (t + 1) % k === 0 ? W - (k - 1) : 1;
+        const c = e.one('Cast', [l], { to: 1 });
+        local = e.one('Add', [local, step === 1 ? c : e.one('Mul', [c, e.scalar(step)])]);
+      });
+      // Shapes from the pooled y: x's Shape would make onnxruntime copy x out of its blocked layout.
+      const yShape = e.one('Shape', [y]);
+      const batch = e.one('Slice', [yShape, e.ints([0]), e.ints([1])]);
+      const chw = e.tensor('pool_chw', new Tensor(BigInt64Array.of(BigInt(C * H * W)), []));
+      const zero = e.tensor('pool_zero', new Tensor(BigInt64Array.of(0n), []));
+      const sampleOffsets = e.one('Reshape', [e.one('Range', [zero, e.one('Mul', [e.one('Squeeze', [batch, e.ints([0])]), chw]), chw]), e.ints([-1, 1, 1, 1])]);
+      const idx = e.one('Add', [e.one('Cast', [local], { to: 7 }), sampleOffsets]);
+      const outShape = e.one('Concat', [batch, e.ints([C, H, W])], { axis: 0 });
+      this.add(target, e.one('MaxUnpool', [g, idx, outShape], { kernel_shape: kernel, strides: sa.strides }));
       return;
     }
     // Exact: scatter-add through the flattened Indices (first max wins ties; handles overlapping windows and padding).

@@ -201,9 +201,12 @@ describe('gradient graph form', () => {
       expect(m.graph!.input!.map((i) => i.name)).toEqual(['input', 'cotangent']);
       expect(m.graph!.input![0]!.type!.tensorType!.shape!.dim![0]!.dimParam).toBe('N');
       expect(m.graph!.output!.map((o) => o.name)).toEqual(['logits', 'input_grad', 'relu2:activation', 'relu2:grad']);
-      // No MaxPool Indices / scatter on the SimpleCNN path, and BatchNorm is folded away.
+      // No MaxPool Indices output / scatter on the SimpleCNN path (first-max indices come from max-pools of the
+      // leading window slots, routed by MaxUnpool), and BatchNorm is folded away.
       const ops = new Set(m.graph!.node!.map((n) => n.opType));
-      for (const op of ['BatchNormalization', 'ScatterElements', 'MaxUnpool']) expect(ops.has(op)).toBe(false);
+      for (const op of ['BatchNormalization', 'ScatterElements']) expect(ops.has(op)).toBe(false);
+      for (const n of m.graph!.node!.filter((q) => q.opType === 'MaxPool')) expect(n.output!.filter(Boolean)).toHaveLength(1);
+      expect(m.graph!.node!.filter((q) => q.opType === 'MaxUnpool')).toHaveLength(3);
     }
   });
 

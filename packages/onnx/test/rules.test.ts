@@ -120,3 +120,45 @@ describe('ReLU backward rules against a hand-written reference', () => {
     expect(diff(maps[1]!, maps[2]!)).toBeGreaterThan(1e-3);
   });
 });
+
+describe('MaxPool backward: first maximum of each window, hand-computed', () => {
+  // x [2, 3, H, W] with values in {-1, 0, 1} (many ties, negatives) → MaxPool k×k stride k → Flatten → Gemm → 4 outputs.
+  // The reference routes each pooled gradient to the first maximum of its window in raster order (MaxPool's Indices).
+  for (const [k, h, w] of [[2, 6, 6], [2, 5, 7], [3, 7, 8]] as const) {
+    it(`${k}×${k} windows on ${h}×${w}`, async () => {
+      const [n, c, ho, wo] = [2, 3, Math.floor(h / k), Math.floor(w / k)];
+      const flat = c * ho * wo;
+      const b = new GraphBuilder('pool');
+      b.input('x', ['N', c, h, w]);
+      const W = randomTensor([4, flat], 5);
+      b.initializer('W', W);
+      b.node('MaxPool', ['x'], ['p'], { kernel_shape: [k, k], strides: [k, k] });
+      b.node('Flatten', ['p'], ['f'], { axis: 1 });
+      b.node('Gemm', ['f', 'W'], ['y'], { transB: 1 });
+      b.output('y', ['N', 4]);
+      const model = b.toModelBytes({ opset: 17 });
+      const x = randomTensor([n, c, h, w], 11);
+      for (let i = 0; i < x.size; i++) x.data[i] = Math.round(x.data[i]! * 1.4);
+      const cot = randomTensor([n, 4], 12);
+      const expected = new Float32Array(x.size);
+      for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
+        let best = -Infinity;
+        let at = -1;
+        for (let a = 0; a < k; a++) for (let bb = 0; bb < k; bb++) {
+          const pos = ((s * c + ch) * h + i * k + a) * w + j * k + bb;
+          if (x.data[pos]! > best) { best = x.data[pos]!; at = pos; }
+        }
+        const f = (ch * ho + i) * wo + j;
+        let gp = 0;
+        for (let o = 0; o < 4; o++) gp += cot.data[s * 4 + o]! * W.data[o * flat + f]!;
+        expected[at] += gp;
+      }
+      const g = await runModel(buildGradientGraph(model), { x, cotangent: cot });
+      const got = g.input_grad!.data;
+      for (let i = 0; i < x.size; i++) expect(got[i]).toBeCloseTo(expected[i]!, 5);
+      let ties = 0;
+      for (let i = 0; i < x.size; i++) if (x.data[i] === 1) ties++;
+      expect(ties).toBeGreaterThan(x.size / 8);
+    });
+  }
+});
