@@ -200,8 +200,9 @@ class GradBuilder {
       case 'Relu': {
         if (this.rule === 'deconvnet') { this.add(x, e.one('Relu', [gy])); return; }
         const g = this.rule === 'guided' ? e.one('Relu', [gy]) : gy;
-        // y = relu(x) ≥ 0, so Sign(y) is the 0/1 mask [x > 0] (float ops only; faster than Where on onnxruntime-web).
-        this.add(x, e.one('Mul', [g, e.one('Sign', [y])]));
+        // y = relu(x) ≥ 0, so [0 < y] is the mask [x > 0]; Cast to float and Mul (faster than Where, and than Sign(y),
+        // on onnxruntime CPU).
+        this.add(x, e.one('Mul', [g, e.one('Cast', [e.one('Less', [e.scalar(0), y])], { to: 1 })]));
         return;
       }
       case 'LeakyRelu': {
