@@ -185,13 +185,30 @@ export function evaluationOptions(cmd: Command): Command {
     .option('--quiet', 'no progress output');
 }
 
+/**
+ * If the event loop ever drains while the evaluation is still pending (a lost worker, a dropped
+ * promise), exit with an error instead of a silent success.
+ */
+export async function guardEarlyExit<T>(fn: () => Promise<T>): Promise<T> {
+  const onBeforeExit = (): void => {
+    process.stderr.write('whitebox: error [RUNTIME_ERROR]: the evaluation stopped before finishing (nothing left to run); no report was written\n');
+    process.exit(1);
+  };
+  process.once('beforeExit', onBeforeExit);
+  try {
+    return await fn();
+  } finally {
+    process.off('beforeExit', onBeforeExit);
+  }
+}
+
 /** Registers `whitebox run`: the whole evaluation (what `pnpm start` runs) and the report. */
 export function register(program: Command): void {
   evaluationOptions(program.command('run').description('run coherence, selectivity, ROAR, KAR, ROAD and the sanity check, write the report and print its path'))
     .option('--out <dir>', 'report directory', 'report')
     .action(async (opts: EvaluationCliOptions) => {
       const t0 = performance.now();
-      const { files } = await evaluateCommand(opts);
+      const { files } = await guardEarlyExit(() => evaluateCommand(opts));
       process.stderr.write(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
       process.stdout.write(`report: ${files.html}\n`);
     });
