@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { WhiteBoxError, type ProgressCallback } from '@whitebox/core';
 import type { Dataset } from '@whitebox/datasets';
 import type { Evaluation } from './classifier.js';
@@ -16,6 +16,8 @@ export interface WorkerTrainResult {
   accuracy?: number;
   history: EpochRecord[];
 }
+
+const WORKER_MARK = 'whiteboxTrainWorker';
 
 interface Job {
   train: Dataset;
@@ -39,7 +41,7 @@ export function trainInWorker(train: Dataset, test: Dataset | undefined, options
   const script = fileURLToPath(import.meta.url);
   if (!script.endsWith('.js') || !existsSync(script)) return run({ train, test, options }, callbacks.onProgress, callbacks.onEpoch);
   return new Promise((resolve, reject) => {
-    const worker = new Worker(script, { workerData: null });
+    const worker = new Worker(script, { workerData: { [WORKER_MARK]: true } });
     worker.on('message', (m: { type: string; result?: WorkerTrainResult; error?: string; code?: string; progress?: Parameters<ProgressCallback>[0]; epoch?: EpochRecord }) => {
       if (m.type === 'progress') callbacks.onProgress?.(m.progress!);
       else if (m.type === 'epoch') callbacks.onEpoch?.(m.epoch!);
@@ -56,7 +58,8 @@ export function trainInWorker(train: Dataset, test: Dataset | undefined, options
   });
 }
 
-if (!isMainThread && parentPort) {
+// Only the threads trainInWorker starts act as training workers, not every worker thread that imports this module.
+if (!isMainThread && parentPort && (workerData as Record<string, unknown> | null)?.[WORKER_MARK] === true) {
   const port = parentPort;
   port.once('message', (job: Job) => {
     run(

@@ -124,3 +124,35 @@ describe('trainInWorker', () => {
     expect(r.accuracy).toBe(r.evaluation!.accuracy);
   });
 });
+
+describe('trainInWorker worker-thread guard', () => {
+  it('leaves other worker threads that import @whitebox/train alone', async () => {
+    const { existsSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const { Worker } = await import('node:worker_threads');
+    const dist = fileURLToPath(new URL('../dist/worker.js', import.meta.url));
+    if (!existsSync(dist)) return; // CI builds before testing; the guard lives in the compiled worker.
+    // A foreign worker imports the module, then answers its own protocol.
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      import(${JSON.stringify('file://' + dist)}).then(() => {
+        parentPort.once('message', (m) => parentPort.postMessage({ echo: m }));
+        parentPort.postMessage('ready');
+      });`;
+    const worker = new Worker(code, { eval: true, workerData: { job: 1 } });
+    const replies: unknown[] = [];
+    await new Promise<void>((resolve, reject) => {
+      worker.on('error', reject);
+      worker.on('message', (m) => {
+        if (m === 'ready') worker.postMessage({ ping: 42 });
+        else {
+          replies.push(m);
+          // An unguarded training worker would also take the message as a job and answer with an error.
+          setTimeout(resolve, 3000);
+        }
+      });
+    });
+    await worker.terminate();
+    expect(replies).toEqual([{ echo: { ping: 42 } }]);
+  });
+});
