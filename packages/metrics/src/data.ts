@@ -1,21 +1,8 @@
 import { Rng, Tensor, WhiteBoxError, check, reduceChannels, resizeBilinear, type ChannelReduction } from '@whitebox/core';
+import { subset, toTensor, type Dataset } from '@whitebox/datasets';
 
-/**
- * The dataset shape metrics work on: structurally the `Dataset` of @whitebox/datasets
- * (uint8 NCHW images, labels, per-channel mean/std on the [0, 1] scale).
- */
-export interface ImageDataset {
-  name: string;
-  classes: string[];
-  count: number;
-  channels: number;
-  height: number;
-  width: number;
-  images: Uint8Array;
-  labels: Uint8Array;
-  mean: number[];
-  std: number[];
-}
+/** The datasets metrics work on: @whitebox/datasets' `Dataset` (uint8 NCHW images, labels, per-channel mean/std). */
+export type ImageDataset = Dataset;
 
 /** Checks a dataset's arrays agree with its declared sizes. */
 export function validateDataset(ds: ImageDataset, where: string): void {
@@ -30,14 +17,7 @@ export function validateDataset(ds: ImageDataset, where: string): void {
 }
 
 /** Images [start, end) as a float32 [N, C, H, W] tensor in [0, 1]. */
-export function imagesToTensor(ds: ImageDataset, start = 0, end = ds.count): Tensor {
-  const item = ds.channels * ds.height * ds.width;
-  check(start >= 0 && end <= ds.count && start <= end, () => `image range [${start}, ${end}) is outside dataset '${ds.name}' of ${ds.count}`);
-  const src = ds.images.subarray(start * item, end * item);
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = src[i]! / 255;
-  return new Tensor(out, [end - start, ds.channels, ds.height, ds.width]);
-}
+export const imagesToTensor = toTensor;
 
 /** Pixels of a [0, 1] tensor back to uint8. */
 export function tensorToImages(t: Tensor): Uint8Array {
@@ -46,18 +26,8 @@ export function tensorToImages(t: Tensor): Uint8Array {
   return out;
 }
 
-export function subsetDataset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.name): ImageDataset {
-  const item = ds.channels * ds.height * ds.width;
-  const images = new Uint8Array(indices.length * item);
-  const labels = new Uint8Array(indices.length);
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k]!;
-    check(Number.isInteger(i) && i >= 0 && i < ds.count, () => `subset index ${i} is outside dataset '${ds.name}' of ${ds.count}`);
-    images.set(ds.images.subarray(i * item, (i + 1) * item), k * item);
-    labels[k] = ds.labels[i]!;
-  }
-  return { ...ds, name, count: indices.length, images, labels };
-}
+/** Copies of the images at `indices`, in that order. */
+export const subsetDataset = subset;
 
 /** The first `n` items of each class in turn until `count` are taken (balanced, deterministic). */
 export function balancedIndices(ds: ImageDataset, count: number): Int32Array {
