@@ -13,12 +13,12 @@ function render(sections: BenchSection[], command: string): string {
     '',
     `- Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
     `- Node ${process.version}`,
-    `- Command: \`${command}\``,
-    `- Date: ${new Date().toISOString()}`,
+    `- Command: \`${command}\`, date: ${new Date().toISOString()} (sections kept from earlier runs name their own run)`,
     '',
   ];
+  const stamp = `\`${command}\`, ${new Date().toISOString()}, 1-min load average ${os.loadavg()[0]!.toFixed(1)}`;
   for (const s of sections) {
-    lines.push(`## ${s.suite}`, '');
+    lines.push(`## ${s.suite}`, '', `Run: ${stamp}.`, '');
     for (const t of s.tables) {
       lines.push(`### ${t.title}`, '');
       if (t.notes) lines.push(t.notes, '');
