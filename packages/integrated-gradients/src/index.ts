@@ -27,6 +27,20 @@ export interface IntegratedGradientsResult {
   baselineScores: Float64Array;
 }
 
+/** P_n(x) and P_n'(x) by the three-term recurrence. */
+function legendre(n: number, x: number): { pn: number; dp: number } {
+  let p0 = 1;
+  let p1 = x;
+  for (let k = 2; k <= n; k++) {
+    const p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
+    p0 = p1;
+    p1 = p2;
+  }
+  const pn = n === 1 ? x : p1;
+  const pPrev = n === 1 ? 1 : p0;
+  return { pn, dp: (n * (x * pn - pPrev)) / (x * x - 1) };
+}
+
 /**
  * Gauss–Legendre nodes and weights on [-1, 1] (Newton's method on P_n, Golub-free), n ≥ 1.
  */
@@ -35,34 +49,14 @@ export function gaussLegendre(n: number): { nodes: Float64Array; weights: Float6
   const weights = new Float64Array(n);
   for (let i = 0; i < Math.ceil(n / 2); i++) {
     let x = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
-    let dp = 0;
     for (let iter = 0; iter < 100; iter++) {
-      // P_n(x) and P_n'(x) by the three-term recurrence.
-      let p0 = 1;
-      let p1 = x;
-      for (let k = 2; k <= n; k++) {
-        const p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
-        p0 = p1;
-        p1 = p2;
-      }
-      const pn = n === 1 ? x : p1;
-      const pPrev = n === 1 ? 1 : p0;
-      dp = (n * (x * pn - pPrev)) / (x * x - 1);
+      const { pn, dp } = legendre(n, x);
       const dx = pn / dp;
       x -= dx;
       if (Math.abs(dx) < 1e-15) break;
     }
-    // Recompute the derivative at the converged root for the weight.
-    let p0 = 1;
-    let p1 = x;
-    for (let k = 2; k <= n; k++) {
-      const p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
-      p0 = p1;
-      p1 = p2;
-    }
-    const pn = n === 1 ? x : p1;
-    const pPrev = n === 1 ? 1 : p0;
-    dp = (n * (x * pn - pPrev)) / (x * x - 1);
+    // The derivative at the converged root gives the weight.
+    const { dp } = legendre(n, x);
     const w = 2 / ((1 - x * x) * dp * dp);
     nodes[i] = -x;
     nodes[n - 1 - i] = x;

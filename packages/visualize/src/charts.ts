@@ -93,16 +93,20 @@ export async function lineChartSvg(series: readonly ChartSeries[], options: Line
       color,
     },
   });
-  const spec = {
+  return vegaLiteToSvg(layeredSpec(rows, layers, options, { legend: { orient: 'right', labelLimit: 320 } }));
+}
+
+/** A layered vega-lite spec with the shared title, size and font. */
+function layeredSpec(rows: object[], layers: object[], options: { title?: string; width?: number; height?: number }, config: object = {}): TopLevelSpec {
+  return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(options.title ? { title: options.title } : {}),
     width: options.width ?? 360,
     height: options.height ?? 220,
     data: { values: rows },
     layer: layers,
-    config: { font: 'sans-serif', legend: { orient: 'right', labelLimit: 320 } },
+    config: { font: 'sans-serif', ...config },
   } as unknown as TopLevelSpec;
-  return vegaLiteToSvg(spec);
 }
 
 /** A bar chart (optionally grouped, with error bars) as a standalone SVG string. */
@@ -124,14 +128,6 @@ export async function barChartSvg(data: readonly BarDatum[], options: BarChartOp
     if (grouped) errEnc.xOffset = { field: 'group', type: 'nominal' };
     layers.push({ mark: { type: 'rule', color: 'black' }, encoding: errEnc });
   }
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    ...(options.title ? { title: options.title } : {}),
-    width: options.width ?? 360,
-    height: options.height ?? 220,
-    data: { values: rows },
-    layer: layers,
-    config: { font: 'sans-serif' },
-  } as unknown as TopLevelSpec;
+  const spec = layeredSpec(rows, layers, options);
   return vegaLiteToSvg(spec);
 }
