@@ -119,9 +119,17 @@ export function sumNHW(t: tf.Tensor4D): tf.Tensor1D {
   return sumRows(tf.reshape(t, [-1, t.shape[3]]) as tf.Tensor2D);
 }
 
-/** Column sums of [M, C] as ones[1, M] · X (a GEMM; the wasm Sum kernel transposes first for leading axes and is far slower). */
+/**
+ * Column sums of [M, C]. The wasm Sum kernel reduces a non-innermost axis by transposing it innermost first, which is
+ * slow for a long leading axis; and a GEMM ones[1, M] · X re-packs X as XNNPACK weights on every call (X is new each
+ * training step: ~60 ms for [100352, 32]). Splitting M = (M / g) · g and summing the short middle axis, then the
+ * leading one, moves 1/g of the data through the transpose: [100352, 32] in ~4 ms.
+ */
 export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
-  return tf.reshape(gemm(tf.ones([1, x.shape[0]]) as tf.Tensor2D, x), [x.shape[1]]) as tf.Tensor1D;
+  const [m, c] = x.shape;
+  const g = [32, 16, 8, 4, 2].find((d) => m % d === 0 && m >= 2 * d);
+  if (!g) return tf.sum(x, 0) as tf.Tensor1D;
+  return tf.sum(tf.sum(tf.reshape(x, [m / g, g, c]), 1), 0) as tf.Tensor1D;
 }
 
 /**

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import { Rng } from '@whitebox/core';
 import { initTf, tf } from '../src/tf.js';
-import { forward, initParams, paramSpecs, trainStep, type SimpleCNNConfig } from '../src/model.js';
+import { forward, initParams, paramSpecs, sumRows, trainStep, type SimpleCNNConfig } from '../src/model.js';
 
 function oneHotFloat(labels: tf.Tensor1D, k: number): tf.Tensor2D {
   const l = labels.dataSync();
@@ -62,5 +62,21 @@ describe('SimpleCNN explicit backward pass', () => {
       expect(scale, `gradient of ${name} is not trivially zero`).toBeGreaterThan(1e-6);
     }
     tf.dispose([...Object.values(ours), ...Object.values(ref)]);
+  });
+
+  it('sumRows equals float64 column sums for every split of M (32, 16, 8, 4, 2, none)', () => {
+    const rng = new Rng(5);
+    for (const m of [6272, 96, 48, 24, 12, 14, 7, 1]) {
+      const c = 3;
+      const a = Float32Array.from({ length: m * c }, () => rng.normal());
+      const got = tf.tidy(() => sumRows(tf.tensor2d(a, [m, c])).dataSync());
+      expect(got.length).toBe(c);
+      for (let j = 0; j < c; j++) {
+        let ref = 0;
+        let mag = 0;
+        for (let i = 0; i < m; i++) { ref += a[i * c + j]!; mag += Math.abs(a[i * c + j]!); }
+        expect(Math.abs(got[j]! - ref), `M = ${m}, column ${j}`).toBeLessThan(1e-6 * mag + 1e-7);
+      }
+    }
   });
 });
