@@ -60,6 +60,16 @@ describe.each([
   });
 });
 
+describe('intra-op thread pool', () => {
+  it.each([true, false])('runs with 2 threads and spinning %s, same answer', async (spinning) => {
+    const session = await resolveBackend({ backend: 'node' }).createSession(tinyModel(), { threads: 2, spinning });
+    const x = [0.5, -1, 2];
+    const y = (await session.run({ x: Tensor.from(x, [1, 3]) })).y!;
+    reference(x).forEach((v, i) => expect(Math.abs(Number(y.data[i]) - v)).toBeLessThan(1e-6));
+    await session.release();
+  });
+});
+
 describe('device selection', () => {
   it('fails clearly when CUDA is not installed, and for devices a backend lacks', async () => {
     if (!cudaAvailable()) {

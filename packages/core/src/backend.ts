@@ -14,6 +14,12 @@ export interface SessionOptions {
   /** File name prefix of the profile (default 'whitebox-profile', in the working directory). */
   profileFilePrefix?: string;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Let intra-op worker threads busy-wait for work between parallel sections (node backend, threads > 1; ONNX Runtime's
+   * `session.intra_op.allow_spinning`). Default false: a spinning pool competes for the cores with everything else —
+   * with other sessions of the same model (Guided Grad-CAM runs two graphs in turn) and with other processes.
+   */
+  spinning?: boolean;
 }
 
 export type Feeds = Record<string, Tensor<TensorData>>;

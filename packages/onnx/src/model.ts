@@ -125,7 +125,7 @@ class OnnxModel implements Model {
 
   private session(bytes: () => Uint8Array): Promise<InferenceSession> {
     const backend = resolveBackend(this.options);
-    return backend.createSession(bytes(), { device: this.options.device, threads: this.options.threads, enableProfiling: this.options.enableProfiling, graphOptimizationLevel: this.options.graphOptimizationLevel })
+    return backend.createSession(bytes(), { device: this.options.device, threads: this.options.threads, enableProfiling: this.options.enableProfiling, graphOptimizationLevel: this.options.graphOptimizationLevel, spinning: this.options.spinning })
       .then((s) => { this.executionProvider = s.executionProvider; return s; });
   }
 
