@@ -1,6 +1,6 @@
 // Background training runner: node packages/train/scripts/train-run.mjs <mnist|cifar10> <epochs> [lr] [batch]
 // Checkpoints in $WHITEBOX_CHECKPOINT_DIR or models/.checkpoints/<dataset>; resumes when restarted.
-// CIFAR-10 across sessions: WHITEBOX_CHECKPOINT_DIR=models/checkpoints/cifar10 WHITEBOX_CIFAR10_DIR=../shared/data/cifar10 node packages/train/scripts/train-run.mjs cifar10 30
+// CIFAR-10 across sessions (the shipped model was trained so, its checkpoints committed until training finished): WHITEBOX_CHECKPOINT_DIR=<dir> WHITEBOX_CIFAR10_DIR=../shared/data/cifar10 node packages/train/scripts/train-run.mjs cifar10 30
 import { loadMnist, loadCifar10Dir } from '@whitebox/datasets';
 import { trainSimpleCNN } from '@whitebox/train';
 const [dataset = 'mnist', epochsArg = '6', lrArg, bsArg] = process.argv.slice(2);
