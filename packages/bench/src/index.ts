@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${suite.name}...\n`);
     sections.push(await suite.run({ quick }));
   }
-  const command = `pnpm bench${args.length ? ' -- ' + args.join(' ') : ''}`;
+  const shown = args.filter((a) => a !== '--');
+  const command = `pnpm bench${shown.length ? ' -- ' + shown.join(' ') : ''}`;
   let text = render(sections, command);
   // Running a subset keeps the other suites' sections from the previous file.
   if (only && existsSync(out)) {
