@@ -30,10 +30,10 @@ export function cudaAvailable(): boolean {
 
 /**
  * Spinning, stopped whenever a run returns (force_spinning_stop), measured on 2 cores (CIFAR-10 SimpleCNN gradient
- * graphs, batch 64, 2 threads, idle machine): 3,632-4,571 img/s vs 3,124-3,132 without spinning. Without the stop, a
- * session's pool kept spinning after its run and halved the next session's (Guided Grad-CAM runs two in turn); with
- * another process busy on the other core, spinning itself halved throughput (1,353 vs 2,628 img/s): pass
- * `spinning: false` on a shared machine.
+ * graphs, batch 64, 2 threads, idle machine): 3,632-4,571 img/s single-session and 2,488-3,048 for two sessions used
+ * in turn (Guided Grad-CAM), vs 3,124-3,132 / 2,157-2,173 without spinning and 1,832-1,882 / 1,392-1,486 spinning
+ * without the stop (an idle session's pool spins against the next session's run). With another process busy on the
+ * other core, spinning halved throughput (1,353 vs 2,628 img/s): pass `spinning: false` on a shared machine.
  */
 const SPINNING_DEFAULT = true;
 
@@ -116,9 +116,7 @@ export const nodeBackend: Backend = {
       intraOpNumThreads: options.threads ?? 0,
       interOpNumThreads: 1,
       enableProfiling: options.enableProfiling ?? false,
-      // With spinning on, force_spinning_stop parks the pool when Run() returns, so an idle session's threads do not
-      // spin against the next session's run (2 threads, CIFAR-10 gradient graphs, idle machine: 3,632-4,571 img/s
-      // single-session and 2,488-3,048 for two sessions in turn, vs 1,832-1,882 / 1,392-1,486 without it).
+      // force_spinning_stop parks the pool when Run() returns (see SPINNING_DEFAULT).
       extra: (options.spinning ?? SPINNING_DEFAULT)
         ? { session: { intra_op: { allow_spinning: '1' }, force_spinning_stop: '1' } }
         : { session: { intra_op: { allow_spinning: '0' } } },
