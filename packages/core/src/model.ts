@@ -48,19 +48,33 @@ export interface LayerInfo {
   name: string;
   /** Op type of the node that produces it. */
   op: string;
-  /** Shape with the batch dim as null. */
+  /** Shape with the batch dim (and any dim that changes with the batch) as null. */
   shape: readonly (number | null)[];
+  /**
+   * How CAM methods can read it: 'spatial' — a batch-major [N, C, h, w] map; 'tokens' — a Vision Transformer's token
+   * tensor [N, prefixTokens + h·w, C] (see `grid`); 'other' — anything else (vectors, attention scores …).
+   */
+  kind?: 'spatial' | 'tokens' | 'other';
+  /** For token tensors [N, T, C]: T = prefixTokens (class/distillation tokens) + h·w patch tokens. */
+  grid?: { prefixTokens: number; h: number; w: number };
 }
 
 /** An image classifier that can be run forward and differentiated. `loadModel` in @whitebox/onnx makes one. */
 export interface Model {
   readonly inputName: string;
-  /** [N, C, H, W] with N null. */
+  /**
+   * [N, C, H, W] with N null — or the fixed batch size of a model exported without a dynamic batch axis (calls are
+   * then chunked and padded to it internally, so any batch size works).
+   */
   readonly inputShape: readonly (number | null)[];
   readonly numClasses: number;
-  /** Intermediate tensors that can be explained (conv/activation/pool outputs), in graph order. */
+  /** Every float tensor of the graph that depends on the input (what `GradientOptions.layers` takes), in graph order. */
   readonly layers: readonly LayerInfo[];
-  /** Output of the last convolutional block: Grad-CAM's default layer. */
+  /**
+   * Grad-CAM's default layer: the last spatial feature map the logits reach through a spatial reduction (ResNet's
+   * layer4 output, DenseNet's final ReLU …), or for a Vision Transformer the normalized tokens entering the last
+   * attention block.
+   */
   readonly defaultCamLayer: string | undefined;
   readonly backendName: string;
   readonly executionProvider: Device;
@@ -74,6 +88,10 @@ export interface Model {
 }
 
 export interface LoadModelOptions extends BackendSelection {
-  /** Batch size the model runs at internally (default 64). */
+  /** Batch size the model runs at internally (default 64; a fixed-batch model runs at its own). */
   batchSize?: number;
+  /** Which graph output holds the logits, when the model has several. */
+  output?: string;
+  /** Largest tensor, in elements per image, the model may declare (default 2^28). */
+  maxElements?: number;
 }

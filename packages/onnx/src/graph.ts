@@ -1,5 +1,6 @@
-import { Tensor, WhiteBoxError, sizeOf, type TensorData } from '@whitebox/core';
+import { Tensor, WhiteBoxError, type TensorData } from '@whitebox/core';
 import { attrFromProto, attrToProto, graphToModelBytes, type AttrValue } from './builder.js';
+import { getOp, ELEM_CODES, elemTypeOfCode, isFloatType, nodeError, nodeWhere, readInt, readInts, readString, validateNode, type ElemType } from './ops/index.js';
 import {
   DataType, makeValueInfo, modelOpset, readModel, tensorFromProto, tensorToProto, valueInfoDims,
   type INodeProto, type ITensorProto,
@@ -17,11 +18,14 @@ export interface IrNode {
 /** In-memory graph: one image input, one logits output, initializers as core Tensors. */
 export interface IrGraph {
   name: string;
-  /** Opset of the source model; nodes are normalized to opset-17 forms. */
+  /** Opset of the source model; nodes are normalized to current (opset ≥ 17) forms. */
   sourceOpset: number;
   source?: string;
   nodes: IrNode[];
   inits: Map<string, Tensor<TensorData>>;
+  /** ONNX element type of each initializer (bool and float64 are held as uint8 / float32 tensors). */
+  initTypes: Map<string, ElemType>;
+  /** The image input; dims[0] is 'N' for a symbolic batch or the fixed batch size. */
   input: { name: string; dims: (number | string)[] };
   /** The tensor the model outputs (the logits, or the pre-softmax logits when `endsInSoftmax`). */
   output: string;
@@ -29,490 +33,282 @@ export interface IrGraph {
   originalOutput: string;
   /** True when the model ended in Softmax and `output` is that Softmax's input. */
   endsInSoftmax: boolean;
+  /** Largest tensor, in elements per sample, that shape inference accepts. */
+  maxElements: number;
 }
 
-/** Ops WhiteBox can run forward and differentiate. */
-export const SUPPORTED_OPS: readonly string[] = [
-  'Conv', 'ConvTranspose', 'BatchNormalization', 'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'Tanh', 'Softmax',
-  'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Flatten',
-  'Reshape', 'Transpose', 'Concat', 'Identity', 'Dropout', 'Constant', 'Pad', 'Squeeze', 'Unsqueeze',
-];
-const SUPPORTED = new Set(SUPPORTED_OPS);
-const RESERVED = new Set(['logits', 'input_grad', 'cotangent']);
+export interface ImportOptions {
+  /** Which graph output holds the logits, when the model has several. */
+  output?: string;
+  /** Largest tensor, in elements per sample, the model may declare (default 2^28 = 1 GiB of float32). */
+  maxElements?: number;
+}
 
-// ---------- attribute helpers ----------
+export const DEFAULT_MAX_ELEMENTS = 2 ** 28;
+
+/** Names WhiteBox's gradient graphs reserve for their own inputs and outputs. */
+export const RESERVED = new Set(['logits', 'input_grad', 'cotangent']);
+
+// ---------- attribute helpers (kept for the method packages' and older call sites) ----------
 
 export function attrInt(n: IrNode, key: string, def: number): number {
-  const v = n.attrs[key];
-  if (v === undefined) return def;
-  if (typeof v === 'number') return v;
-  if (typeof v === 'object' && 'type' in v && (v.type === 'int' || v.type === 'float')) return v.value;
-  throw badAttr(n, key);
+  return readInt(n, key, def);
 }
 
 export function attrFloat(n: IrNode, key: string, def: number): number {
-  return attrInt(n, key, def);
+  return readInt(n, key, def);
 }
 
 export function attrInts(n: IrNode, key: string, def: number[] | undefined): number[] | undefined {
-  const v = n.attrs[key];
-  if (v === undefined) return def;
-  if (Array.isArray(v)) return [...(v as number[])];
-  if (typeof v === 'object' && 'type' in v && (v.type === 'ints' || v.type === 'floats')) return [...(v.value as number[])];
-  throw badAttr(n, key);
+  return readInts(n, key) ?? def;
 }
 
 export function attrString(n: IrNode, key: string, def: string): string {
-  const v = n.attrs[key];
-  if (v === undefined) return def;
-  if (typeof v === 'string') return v;
-  throw badAttr(n, key);
-}
-
-function badAttr(n: IrNode, key: string): WhiteBoxError {
-  return new WhiteBoxError('INVALID_MODEL', `node '${n.name}' (${n.op}): attribute '${key}' has an unexpected type`, { node: n.name, op: n.op });
+  return readString(n, key, def);
 }
 
 export function nodeDesc(n: IrNode): string {
-  return `node '${n.name}' (${n.op})`;
+  return nodeWhere(n);
 }
 
-export function unsupported(n: IrNode, why: string, g?: IrGraph): WhiteBoxError {
-  return new WhiteBoxError('UNSUPPORTED_OP', `${nodeDesc(n)}${g?.source ? ` in ${g.source}` : ''}: ${why}`, { node: n.name, op: n.op, file: g?.source });
+export function unsupported(n: IrNode, why: string, g?: { source?: string }): WhiteBoxError {
+  return nodeError(n, g, 'UNSUPPORTED_OP', why);
 }
 
 // ---------- import ----------
 
-function i64(values: readonly number[]): Tensor<BigInt64Array> {
-  return new Tensor(BigInt64Array.from(values.map((v) => BigInt(v))), [values.length]);
-}
+const ALLOW_INF_CONSUMERS = new Set(['Clip', 'Max', 'Min', 'Where', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Equal', 'Add', 'ConstantOfShape', 'Cast']);
 
-/** Parses ONNX bytes into the IR, normalizing older operator forms to opset 17 and folding Constant nodes. */
-export function importModel(bytes: Uint8Array, source?: string): IrGraph {
+/**
+ * Parses ONNX bytes into the IR: checks the graph's structure (one image input, one logits output, unique tensor
+ * names, topological order, standard-domain operators, no sparse or non-finite weights), normalizes older operator
+ * forms to current ones and folds Constant nodes into initializers.
+ */
+export function importModel(bytes: Uint8Array, source?: string, options: ImportOptions = {}): IrGraph {
   const model = readModel(bytes, source);
   const g = model.graph!;
   const where = source ? ` in ${source}` : '';
+  const file = source ? { file: source } : {};
   const opset = modelOpset(model);
+  if (opset > 0 && opset < 7) throw new WhiteBoxError('UNSUPPORTED_OP', `ONNX model${where} uses opset ${opset}; WhiteBox reads opset 7 and later (re-export it with a newer exporter)`, { ...file, opset });
+  if ((g.sparseInitializer ?? []).length > 0) {
+    const names = g.sparseInitializer!.map((s) => s.values?.name ?? '?').join(', ');
+    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} has sparse initializers (${names}), which WhiteBox does not read; store them dense`, file);
+  }
   const inits = new Map<string, Tensor<TensorData>>();
-  for (const t of g.initializer ?? []) inits.set(t.name ?? '', tensorFromProto(t, `initializer '${t.name}'${where}`));
+  const initTypes = new Map<string, ElemType>();
+  for (const t of g.initializer ?? []) {
+    const name = t.name ?? '';
+    if (!name) throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} has an initializer without a name`, file);
+    if (inits.has(name)) throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} defines initializer '${name}' twice (a corrupt or concatenated file?)`, { ...file, tensor: name });
+    inits.set(name, tensorFromProto(t, `initializer '${name}'${where}`));
+    initTypes.set(name, elemTypeOfCode(t.dataType ?? 0) ?? 'float32');
+  }
+  const seenInputs = new Set<string>();
+  for (const i of g.input ?? []) {
+    const name = i.name ?? '';
+    if (seenInputs.has(name)) throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} declares graph input '${name}' twice (a corrupt or concatenated file?)`, { ...file, input: name });
+    seenInputs.add(name);
+  }
   const inputs = (g.input ?? []).filter((i) => !inits.has(i.name ?? ''));
   if (inputs.length !== 1) {
-    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} must have exactly one input (the image batch), it has ${inputs.length}: ${inputs.map((i) => i.name).join(', ')}`, { file: source });
+    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} must have exactly one input (the image batch), it has ${inputs.length}${inputs.length ? `: ${inputs.map((i) => i.name).join(', ')}` : ''}`, file);
   }
   const inVi = inputs[0]!;
+  const inName = inVi.name ?? '';
+  if (!inName) throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: the input has no name`, file);
   const inDims = valueInfoDims(inVi);
   if (!inDims || inDims.length === 0) {
-    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: input '${inVi.name}' has no shape; WhiteBox needs it (e.g. [N, C, H, W])`, { file: source });
+    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: input '${inName}' has no shape; WhiteBox needs it (e.g. [N, C, H, W])`, file);
   }
   const elem = inVi.type?.tensorType?.elemType;
   if (elem !== DataType.FLOAT) {
-    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: input '${inVi.name}' must be float32`, { file: source });
+    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: input '${inName}' must be float32, it is ${elemTypeOfCode(elem ?? 0) ?? `type ${elem}`}`, file);
   }
   for (let i = 1; i < inDims.length; i++) {
     if (typeof inDims[i] !== 'number') {
-      throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: input '${inVi.name}' has a symbolic dim '${inDims[i]}' at axis ${i}; only the batch dim (axis 0) may be symbolic`, { file: source });
+      throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: input '${inName}' has a symbolic dim '${inDims[i]}' at axis ${i}; only the batch dim (axis 0) may be symbolic`, file);
     }
+    if ((inDims[i] as number) < 1) throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: input '${inName}' has dim ${inDims[i]} at axis ${i}`, file);
   }
-  if ((g.output ?? []).length < 1) throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} has no outputs`, { file: source });
-  const out = g.output![0]!.name ?? '';
+  if (typeof inDims[0] === 'number' && inDims[0] < 1) {
+    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: input '${inName}' has a fixed batch dim of ${inDims[0]}`, file);
+  }
+  const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+  const perSample = inDims.slice(1).reduce<number>((a, d) => a * (d as number), 1);
+  if (perSample > maxElements) {
+    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: input '${inName}' declares [${inDims.join(', ')}], ${perSample} elements per image, over the limit of ${maxElements} (raise it with the maxElements option)`, { ...file, dims: inDims });
+  }
+  const outNames = (g.output ?? []).map((o) => o.name ?? '');
+  let out: string;
+  if (options.output !== undefined) {
+    if (!outNames.includes(options.output)) throw new WhiteBoxError('INVALID_ARGUMENT', `ONNX model${where} has no output '${options.output}' (outputs: ${outNames.join(', ')})`, { ...file, output: options.output });
+    out = options.output;
+  } else if (outNames.length !== 1) {
+    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} has ${outNames.length} outputs (${outNames.join(', ')}); say which one holds the logits (loadModel option 'output', CLI --output)`, { ...file, outputs: outNames });
+  } else out = outNames[0]!;
 
   const nodes: IrNode[] = [];
-  let anon = 0;
-  for (const np of g.node as INodeProto[]) {
-    const name = np.name || `${np.opType}_${anon++}`;
-    const domain = np.domain ?? '';
-    const n: IrNode = { op: np.opType ?? '', name, inputs: [...(np.input ?? [])], outputs: [...(np.output ?? [])], attrs: {} };
-    if (domain !== '' && domain !== 'ai.onnx') {
-      throw new WhiteBoxError('UNSUPPORTED_OP', `${nodeDesc(n)}${where}: op domain '${domain}' is not supported (only standard ONNX operators are)`, { node: name, op: n.op, file: source });
-    }
-    for (const a of np.attribute ?? []) n.attrs[a.name ?? ''] = attrFromProto(a, `${nodeDesc(n)}${where}`);
-    nodes.push(...normalize(n, opset, inits));
-  }
-  const graph: IrGraph = {
-    name: g.name || 'model', sourceOpset: opset, source, nodes, inits,
-    input: { name: inVi.name ?? '', dims: inDims.map((d, i) => (i === 0 && typeof d !== 'number' ? 'N' : d)) },
-    output: out, originalOutput: out, endsInSoftmax: false,
-  };
-  // Constants -> initializers.
-  graph.nodes = graph.nodes.filter((n) => {
-    if (n.op !== 'Constant') return true;
-    inits.set(n.outputs[0]!, constantValue(n, graph));
-    return false;
-  });
-  return graph;
-}
-
-function constantValue(n: IrNode, g: IrGraph): Tensor<TensorData> {
-  const v = n.attrs.value;
-  if (v instanceof Tensor) return v;
-  if (n.attrs.value_float !== undefined) return new Tensor(Float32Array.of(attrFloat(n, 'value_float', 0)), []);
-  if (n.attrs.value_floats !== undefined) { const a = attrInts(n, 'value_floats', [])!; return new Tensor(Float32Array.from(a), [a.length]); }
-  if (n.attrs.value_int !== undefined) return new Tensor(BigInt64Array.of(BigInt(attrInt(n, 'value_int', 0))), []);
-  if (n.attrs.value_ints !== undefined) return i64(attrInts(n, 'value_ints', [])!);
-  throw unsupported(n, 'Constant without a tensor, float(s) or int(s) value', g);
-}
-
-/** Rewrites older opset forms into opset-17 forms (attributes that became inputs, etc.). */
-function normalize(n: IrNode, opset: number, inits: Map<string, Tensor<TensorData>>): IrNode[] {
-  const addInit = (suffix: string, t: Tensor<TensorData>): string => {
+  const addInit = (n: IrNode) => (suffix: string, t: Tensor<TensorData>): string => {
     let name = `${n.name}/${suffix}`;
     while (inits.has(name)) name += '_';
     inits.set(name, t);
+    initTypes.set(name, t.dtype === 'float32' ? 'float32' : t.dtype);
     return name;
   };
-  switch (n.op) {
-    case 'Squeeze':
-    case 'Unsqueeze':
-      if (opset < 13 && n.attrs.axes !== undefined) {
-        n.inputs = [n.inputs[0]!, addInit('axes', i64(attrInts(n, 'axes', [])!))];
-        delete n.attrs.axes;
-      }
-      break;
-    case 'Clip':
-      if (opset < 11) {
-        const min = attrFloat(n, 'min', -3.4028234663852886e38);
-        const max = attrFloat(n, 'max', 3.4028234663852886e38);
-        n.inputs = [n.inputs[0]!, addInit('min', new Tensor(Float32Array.of(min), [])), addInit('max', new Tensor(Float32Array.of(max), []))];
-        n.attrs = {};
-      }
-      break;
-    case 'Pad':
-      if (opset < 11) {
-        const pads = attrInts(n, 'pads', attrInts(n, 'paddings', []))!;
-        const value = attrFloat(n, 'value', 0);
-        n.inputs = [n.inputs[0]!, addInit('pads', i64(pads)), addInit('value', new Tensor(Float32Array.of(value), []))];
-        n.attrs = { mode: attrString(n, 'mode', 'constant') };
-      }
-      break;
-    case 'Reshape':
-      if (n.attrs.shape !== undefined) {
-        n.inputs = [n.inputs[0]!, addInit('shape', i64(attrInts(n, 'shape', [])!))];
-        delete n.attrs.shape;
-      }
-      break;
-    case 'Dropout':
-      return [{ op: 'Identity', name: n.name, inputs: [n.inputs[0]!], outputs: [n.outputs[0]!], attrs: {} }];
-    case 'BatchNormalization':
-      delete n.attrs.spatial; delete n.attrs.is_test; delete n.attrs.consumed_inputs; delete n.attrs.training_mode;
-      if (n.outputs.length > 1) n.outputs = [n.outputs[0]!];
-      break;
-    case 'Softmax':
-      if (opset < 13) n.attrs._legacy = 1;
-      break;
-    case 'MaxPool':
-    case 'AveragePool':
-    case 'Conv':
-    case 'ConvTranspose':
-      if (n.attrs.storage_order !== undefined && attrInt(n, 'storage_order', 0) !== 0) n.attrs._storage = 1;
-      break;
-  }
-  return [n];
-}
-
-// ---------- shape inference ----------
-
-export type Shapes = Map<string, number[]>;
-
-function broadcast(a: number[], b: number[], n: IrNode, g: IrGraph): number[] {
-  const r = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < r; i++) {
-    const x = a[a.length - r + i] ?? 1;
-    const y = b[b.length - r + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) {
-      throw new WhiteBoxError('SHAPE_MISMATCH', `${nodeDesc(n)}${g.source ? ` in ${g.source}` : ''}: shapes [${a}] and [${b}] do not broadcast`, { node: n.name, op: n.op });
+  const usedNames = new Set<string>();
+  let anon = 0;
+  for (const np of g.node as INodeProto[]) {
+    let name = np.name || `${np.opType}_${anon++}`;
+    while (usedNames.has(name)) name = `${name}_${anon++}`;
+    usedNames.add(name);
+    const domain = np.domain ?? '';
+    const n: IrNode = { op: np.opType ?? '', name, inputs: [...(np.input ?? [])], outputs: [...(np.output ?? [])], attrs: {} };
+    if (domain !== '' && domain !== 'ai.onnx') n.op = `${domain}::${n.op}`;
+    for (const a of np.attribute ?? []) {
+      if (!a.name) throw nodeError(n, { source }, 'INVALID_MODEL', 'has an attribute without a name');
+      n.attrs[a.name] = attrFromProto(a, `${nodeDesc(n)}${where}`);
+      // Tensor attributes are read into core Tensors (bool as uint8): keep their ONNX element type beside them.
+      if (a.t && a.type === 4) n.attrs[`_${a.name}Type`] = elemTypeOfCode(a.t.dataType ?? 0) ?? 'float32';
     }
-    out.push(x === 1 ? y : x);
+    const schema = getOp(n.op);
+    const normalized = schema?.normalize?.(n, opset, addInit(n));
+    nodes.push(...(normalized ?? [n]));
   }
-  return out;
+  const graph: IrGraph = {
+    name: g.name || 'model', sourceOpset: opset, source, nodes, inits, initTypes,
+    input: { name: inName, dims: inDims.map((d, i) => (i === 0 && typeof d !== 'number' ? 'N' : d)) },
+    output: out, originalOutput: out, endsInSoftmax: false, maxElements,
+  };
+  checkUnsupported(graph);
+  // Constants -> initializers.
+  graph.nodes = graph.nodes.filter((n) => {
+    if (n.op !== 'Constant') return true;
+    validateNode(getOp('Constant')!, n, graph);
+    const t = constantValue(n, graph);
+    inits.set(n.outputs[0]!, t.tensor);
+    initTypes.set(n.outputs[0]!, t.type);
+    return false;
+  });
+  checkStructure(graph);
+  for (const n of graph.nodes) validateNode(getOp(n.op)!, n, graph);
+  checkInitializers(graph);
+  return graph;
 }
 
-export function intValues(t: Tensor<TensorData>): number[] {
-  return Array.from(t.data as ArrayLike<number | bigint>, (v) => Number(v));
+function constantValue(n: IrNode, g: IrGraph): { tensor: Tensor<TensorData>; type: ElemType } {
+  const v = n.attrs.value;
+  if (v instanceof Tensor) return { tensor: v, type: (n.attrs._valueType as string as ElemType | undefined) ?? (v.dtype === 'float32' ? 'float32' : v.dtype) };
+  const f = (key: string) => readInt(n, key, 0, g);
+  if (n.attrs.value_float !== undefined) return { tensor: new Tensor(Float32Array.of(f('value_float')), []), type: 'float32' };
+  if (n.attrs.value_floats !== undefined) { const a = readInts(n, 'value_floats', g)!; return { tensor: new Tensor(Float32Array.from(a), [a.length]), type: 'float32' }; }
+  if (n.attrs.value_int !== undefined) return { tensor: new Tensor(BigInt64Array.of(BigInt(f('value_int'))), []), type: 'int64' };
+  if (n.attrs.value_ints !== undefined) { const a = readInts(n, 'value_ints', g)!; return { tensor: new Tensor(BigInt64Array.from(a.map((x) => BigInt(x))), [a.length]), type: 'int64' }; }
+  throw unsupported(n, 'Constant without a tensor, float(s) or int(s) value', g);
 }
 
-/** Spatial attributes of Conv/ConvTranspose/pools with explicit pads (auto_pad resolved). */
-export interface SpatialAttrs {
-  kernel: number[];
-  strides: number[];
-  dilations: number[];
-  pads: number[];
-  ceil: boolean;
+/** One error listing every operator the model uses that WhiteBox does not support, with counts and a first node. */
+function checkUnsupported(g: IrGraph): void {
+  const missing = new Map<string, { count: number; first: string }>();
+  for (const n of g.nodes) {
+    if (getOp(n.op)) continue;
+    const m = missing.get(n.op);
+    if (m) m.count++;
+    else missing.set(n.op, { count: 1, first: n.name });
+  }
+  if (missing.size === 0) return;
+  const list = [...missing].map(([op, m]) => `${op} ×${m.count} (first: node '${m.first}')`);
+  const custom = [...missing.keys()].some((op) => op.includes('::'));
+  throw new WhiteBoxError(
+    'UNSUPPORTED_OP',
+    `the model${g.source ? ` ${g.source}` : ''} uses ${missing.size} operator type${missing.size === 1 ? '' : 's'} WhiteBox does not support: ${list.join(', ')}${custom ? ' (domain::op are non-standard domains; only standard ONNX operators are supported)' : ''}`,
+    { file: g.source, ops: Object.fromEntries([...missing].map(([op, m]) => [op, m])), node: [...missing.values()][0]!.first, op: [...missing.keys()][0] },
+  );
 }
 
-export function spatialAttrs(n: IrNode, inShape: number[], kernel: number[], g: IrGraph): SpatialAttrs {
-  const s = kernel.length;
-  const strides = attrInts(n, 'strides', undefined) ?? Array(s).fill(1);
-  const dilations = attrInts(n, 'dilations', undefined) ?? Array(s).fill(1);
-  let pads = attrInts(n, 'pads', undefined) ?? Array(2 * s).fill(0);
-  const autoPad = attrString(n, 'auto_pad', 'NOTSET');
-  if (autoPad === 'VALID') pads = Array(2 * s).fill(0);
-  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    pads = Array(2 * s).fill(0);
-    for (let i = 0; i < s; i++) {
-      const inDim = inShape[2 + i]!;
-      const outDim = Math.ceil(inDim / strides[i]!);
-      const total = Math.max(0, (outDim - 1) * strides[i]! + (kernel[i]! - 1) * dilations[i]! + 1 - inDim);
-      const small = Math.floor(total / 2);
-      pads[i] = autoPad === 'SAME_UPPER' ? small : total - small;
-      pads[i + s] = total - pads[i]!;
-    }
-  } else if (autoPad !== 'NOTSET') throw unsupported(n, `auto_pad '${autoPad}'`, g);
-  if (strides.length !== s || dilations.length !== s || pads.length !== 2 * s) throw unsupported(n, 'strides/dilations/pads do not match the kernel rank', g);
-  return { kernel, strides, dilations, pads, ceil: attrInt(n, 'ceil_mode', 0) === 1 };
-}
-
-function spatialOut(inDim: number, k: number, s: number, d: number, pb: number, pe: number, ceil: boolean): number {
-  const span = inDim + pb + pe - d * (k - 1) - 1;
-  let o = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
-  if (ceil && (o - 1) * s >= inDim + pb) o -= 1;
-  return o;
-}
-
-/** Concrete shapes of every tensor for the given batch size (the batch dim of the input is replaced by `batch`). */
-export function inferShapes(g: IrGraph, batch: number): Shapes {
-  const shapes: Shapes = new Map();
-  shapes.set(g.input.name, g.input.dims.map((d, i) => (i === 0 && typeof d !== 'number' ? batch : (d as number))));
-  for (const [k, t] of g.inits) shapes.set(k, [...t.dims]);
+/** Unique tensor names, inputs defined before use (re-sorting an unsorted graph), no cycles. */
+function checkStructure(g: IrGraph): void {
   const where = g.source ? ` in ${g.source}` : '';
+  const producer = new Map<string, IrNode>();
   for (const n of g.nodes) {
-    if (!SUPPORTED.has(n.op)) continue;
-    const ins = n.inputs.map((i) => (i === '' ? undefined : shapes.get(i)));
-    for (let i = 0; i < n.inputs.length; i++) {
-      if (n.inputs[i] !== '' && !ins[i]) throw new WhiteBoxError('INVALID_MODEL', `${nodeDesc(n)}${where}: input '${n.inputs[i]}' is not produced by any earlier node (graph not topologically sorted?)`, { node: n.name, op: n.op });
+    for (const o of n.outputs) {
+      if (!o) continue;
+      const other = producer.get(o);
+      if (other) throw nodeError(n, g, 'INVALID_MODEL', `output '${o}' is also produced by node '${other.name}' (each tensor must have one producer; a corrupt or concatenated file?)`, { tensor: o });
+      if (g.inits.has(o)) throw nodeError(n, g, 'INVALID_MODEL', `output '${o}' has the name of an initializer`, { tensor: o });
+      if (o === g.input.name) throw nodeError(n, g, 'INVALID_MODEL', `output '${o}' has the name of the graph input`, { tensor: o });
+      producer.set(o, n);
     }
-    const x = ins[0]!;
-    const constInput = (i: number): Tensor<TensorData> => {
-      const t = g.inits.get(n.inputs[i] ?? '');
-      if (!t) throw unsupported(n, `input ${i} ('${n.inputs[i]}') must be a constant (initializer) for WhiteBox to differentiate it`, g);
-      return t;
-    };
-    let out: number[];
-    const needRank = (r: number) => {
-      if (x.length !== r) throw new WhiteBoxError('SHAPE_MISMATCH', `${nodeDesc(n)}${where}: expected a rank-${r} input, got shape [${x.join(', ')}]`, { node: n.name, op: n.op, shape: x });
-    };
-    switch (n.op) {
-      case 'Conv': {
-        const w = ins[1]!;
-        if (x.length < 3) needRank(4);
-        const group = attrInt(n, 'group', 1);
-        const kernel = attrInts(n, 'kernel_shape', undefined) ?? w.slice(2);
-        const sa = spatialAttrs(n, x, kernel, g);
-        if (x[1] !== w[1]! * group) throw new WhiteBoxError('SHAPE_MISMATCH', `${nodeDesc(n)}${where}: input has ${x[1]} channels but the weight [${w.join(', ')}] with group ${group} expects ${w[1]! * group}`, { node: n.name, op: n.op });
-        out = [x[0]!, w[0]!, ...kernel.map((k, i) => spatialOut(x[2 + i]!, k, sa.strides[i]!, sa.dilations[i]!, sa.pads[i]!, sa.pads[i + kernel.length]!, false))];
-        break;
-      }
-      case 'ConvTranspose': {
-        const w = ins[1]!;
-        const group = attrInt(n, 'group', 1);
-        const kernel = attrInts(n, 'kernel_shape', undefined) ?? w.slice(2);
-        if (n.attrs.output_shape !== undefined) throw unsupported(n, "the 'output_shape' attribute; give explicit pads/output_padding", g);
-        const sa = spatialAttrs(n, x, kernel, g);
-        const op = attrInts(n, 'output_padding', undefined) ?? Array(kernel.length).fill(0);
-        out = [x[0]!, w[1]! * group, ...kernel.map((k, i) => sa.strides[i]! * (x[2 + i]! - 1) + op[i]! + (k - 1) * sa.dilations[i]! + 1 - sa.pads[i]! - sa.pads[i + kernel.length]!)];
-        break;
-      }
-      case 'MaxPool':
-      case 'AveragePool': {
-        const kernel = attrInts(n, 'kernel_shape', undefined);
-        if (!kernel) throw new WhiteBoxError('INVALID_MODEL', `${nodeDesc(n)}${where}: missing kernel_shape`, { node: n.name, op: n.op });
-        const sa = spatialAttrs(n, x, kernel, g);
-        out = [x[0]!, x[1]!, ...kernel.map((k, i) => spatialOut(x[2 + i]!, k, sa.strides[i]!, sa.dilations[i]!, sa.pads[i]!, sa.pads[i + kernel.length]!, sa.ceil))];
-        if (n.outputs.length > 1 && n.outputs[1]) shapes.set(n.outputs[1], out);
-        break;
-      }
-      case 'GlobalAveragePool':
-        out = [x[0]!, x[1]!, ...x.slice(2).map(() => 1)];
-        break;
-      case 'BatchNormalization':
-      case 'Relu': case 'LeakyRelu': case 'Clip': case 'Sigmoid': case 'Tanh': case 'Identity': case 'Dropout':
-        out = [...x];
-        break;
-      case 'Softmax': {
-        out = [...x];
-        const axis = attrInt(n, 'axis', n.attrs._legacy ? 1 : -1);
-        const norm = axis < 0 ? axis + x.length : axis;
-        if (n.attrs._legacy && norm !== x.length - 1) throw unsupported(n, `opset<13 Softmax over axes ${norm}..${x.length - 1} (coerced to 2-D); only the last axis is supported`, g);
-        break;
-      }
-      case 'Gemm': {
-        const a = attrInt(n, 'transA', 0) ? [x[1]!, x[0]!] : x;
-        const b = attrInt(n, 'transB', 0) ? [ins[1]![1]!, ins[1]![0]!] : ins[1]!;
-        if (x.length !== 2 || ins[1]!.length !== 2 || a[1] !== b[0]) throw new WhiteBoxError('SHAPE_MISMATCH', `${nodeDesc(n)}${where}: cannot multiply [${x.join(', ')}] and [${ins[1]!.join(', ')}] (transA=${attrInt(n, 'transA', 0)}, transB=${attrInt(n, 'transB', 0)})`, { node: n.name, op: n.op });
-        out = [a[0]!, b[1]!];
-        break;
-      }
-      case 'MatMul': {
-        const b = ins[1]!;
-        if (x.length < 2 || b.length < 2) throw unsupported(n, `MatMul with a 1-D operand ([${x}] x [${b}])`, g);
-        if (x[x.length - 1] !== b[b.length - 2]) throw new WhiteBoxError('SHAPE_MISMATCH', `${nodeDesc(n)}${where}: cannot multiply [${x.join(', ')}] and [${b.join(', ')}]`, { node: n.name, op: n.op });
-        const batchDims = broadcast(x.slice(0, -2), b.slice(0, -2), n, g);
-        out = [...batchDims, x[x.length - 2]!, b[b.length - 1]!];
-        break;
-      }
-      case 'Add': case 'Sub': case 'Mul': case 'Div':
-        out = broadcast(x, ins[1]!, n, g);
-        break;
-      case 'Flatten': {
-        let axis = attrInt(n, 'axis', 1);
-        if (axis < 0) axis += x.length;
-        out = [sizeOf(x.slice(0, axis)), sizeOf(x.slice(axis))];
-        break;
-      }
-      case 'Reshape': {
-        const spec = intValues(constInput(1));
-        const allowZero = attrInt(n, 'allowzero', 0);
-        out = spec.map((d, i) => (d === 0 && !allowZero ? x[i]! : d));
-        const neg = out.indexOf(-1);
-        if (neg >= 0) out[neg] = sizeOf(x) / sizeOf(out.filter((_, i) => i !== neg));
-        if (sizeOf(out) !== sizeOf(x) || !out.every((d) => Number.isInteger(d) && d >= 0)) {
-          throw new WhiteBoxError('SHAPE_MISMATCH', `${nodeDesc(n)}${where}: cannot reshape [${x.join(', ')}] to [${spec.join(', ')}]`, { node: n.name, op: n.op });
-        }
-        break;
-      }
-      case 'Transpose': {
-        const perm = attrInts(n, 'perm', undefined) ?? x.map((_, i) => x.length - 1 - i);
-        out = perm.map((p) => x[p]!);
-        break;
-      }
-      case 'Concat': {
-        let axis = attrInt(n, 'axis', 0);
-        if (axis < 0) axis += x.length;
-        out = [...x];
-        out[axis] = 0;
-        for (const s of ins) {
-          if (!s || s.length !== x.length || s.some((d, i) => i !== axis && d !== x[i])) throw new WhiteBoxError('SHAPE_MISMATCH', `${nodeDesc(n)}${where}: inputs [${ins.map((q) => `[${q}]`).join(', ')}] do not concatenate on axis ${axis}`, { node: n.name, op: n.op });
-          out[axis] += s[axis]!;
-        }
-        break;
-      }
-      case 'Pad': {
-        const pads = intValues(constInput(1));
-        const r = x.length;
-        let axes = x.map((_, i) => i);
-        if (n.inputs[3]) axes = intValues(constInput(3)).map((a) => (a < 0 ? a + r : a));
-        out = [...x];
-        axes.forEach((a, i) => { out[a] = x[a]! + pads[i]! + pads[i + axes.length]!; });
-        break;
-      }
-      case 'Squeeze': {
-        const axes = n.inputs[1] ? intValues(constInput(1)).map((a) => (a < 0 ? a + x.length : a)) : x.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
-        out = x.filter((_, i) => !axes.includes(i));
-        break;
-      }
-      case 'Unsqueeze': {
-        const r = x.length + intValues(constInput(1)).length;
-        const axes = intValues(constInput(1)).map((a) => (a < 0 ? a + r : a));
-        out = [];
-        let j = 0;
-        for (let i = 0; i < r; i++) out.push(axes.includes(i) ? 1 : x[j++]!);
-        break;
-      }
-      default:
-        continue;
-    }
-    shapes.set(n.outputs[0]!, out);
   }
-  return shapes;
+  for (const n of g.nodes) {
+    for (const i of n.inputs) {
+      if (i && i !== g.input.name && !g.inits.has(i) && !producer.has(i)) {
+        throw nodeError(n, g, 'INVALID_MODEL', `input '${i}' is not the graph input, an initializer or any node's output`, { tensor: i });
+      }
+    }
+  }
+  if (!producer.has(g.output) && g.output !== g.input.name) {
+    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: output '${g.output}' is not produced by any node`, { file: g.source, output: g.output });
+  }
+  // Topological order (ONNX requires it; re-sort when a file is out of order, refuse cycles).
+  const ready = new Set<string>([g.input.name, ...g.inits.keys()]);
+  let sorted = true;
+  for (const n of g.nodes) {
+    if (n.inputs.some((i) => i && !ready.has(i))) { sorted = false; break; }
+    for (const o of n.outputs) if (o) ready.add(o);
+  }
+  if (sorted) return;
+  const order: IrNode[] = [];
+  const done = new Set<string>([g.input.name, ...g.inits.keys()]);
+  let pending = [...g.nodes];
+  while (pending.length > 0) {
+    const next: IrNode[] = [];
+    for (const n of pending) {
+      if (n.inputs.every((i) => !i || done.has(i))) { order.push(n); for (const o of n.outputs) if (o) done.add(o); } else next.push(n);
+    }
+    if (next.length === pending.length) {
+      const n = next[0]!;
+      const missing = n.inputs.find((i) => i && !done.has(i));
+      throw nodeError(n, g, 'INVALID_MODEL', `the graph has a cycle: input '${missing}' depends on this node's own output`, { tensor: missing });
+    }
+    pending = next;
+  }
+  g.nodes = order;
 }
 
-// ---------- validation and preprocessing ----------
-
-/** Throws UNSUPPORTED_OP for the first op WhiteBox cannot differentiate. */
-export function validateOps(g: IrGraph): void {
-  for (const n of g.nodes) {
-    if (!SUPPORTED.has(n.op)) {
-      throw new WhiteBoxError(
-        'UNSUPPORTED_OP',
-        `unsupported op '${n.op}' (node '${n.name}')${g.source ? ` in ${g.source}` : ''}: WhiteBox differentiates ${SUPPORTED_OPS.join(', ')}`,
-        { node: n.name, op: n.op, file: g.source },
-      );
+/** Non-finite weights: NaN anywhere; ±Inf except where only masking/clipping ops read them. Divisors with zeros. */
+function checkInitializers(g: IrGraph): void {
+  const consumersOf = new Map<string, IrNode[]>();
+  for (const n of g.nodes) for (const [idx, i] of n.inputs.entries()) if (i && g.inits.has(i)) { const l = consumersOf.get(i) ?? []; l.push(n); consumersOf.set(i, l); void idx; }
+  for (const [name, t] of g.inits) {
+    if (!(t.data instanceof Float32Array)) continue;
+    const d = t.data;
+    const users = consumersOf.get(name) ?? [];
+    const allowInf = users.length > 0 && users.every((u) => ALLOW_INF_CONSUMERS.has(u.op));
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (v - v !== 0 && (Number.isNaN(v) || !allowInf)) {
+        throw new WhiteBoxError('INVALID_MODEL', `initializer '${name}' [${t.dims.join(', ')}]${g.source ? ` in ${g.source}` : ''} has a non-finite value (${v}) at flat index ${i}${users[0] ? `; it is read by ${nodeDesc(users[0])}` : ''}`, { file: g.source, tensor: name, index: i });
+      }
     }
-    if (n.op === 'MaxPool' && n.outputs.length > 1 && n.outputs[1] && g.nodes.some((m) => m.inputs.includes(n.outputs[1]!))) {
-      throw unsupported(n, 'MaxPool whose Indices output is used by the model', g);
+    for (const u of users) {
+      if ((u.op === 'Div' && u.inputs[1] === name) || (u.op === 'Reciprocal')) {
+        const z = d.indexOf(0);
+        if (z >= 0) throw nodeError(u, g, 'INVALID_MODEL', `divides by initializer '${name}', which is 0 at flat index ${z} (a normalization std of 0?)`, { tensor: name, index: z });
+      }
     }
   }
+}
+
+/** Element type of an initializer. */
+export function initType(g: IrGraph, name: string): ElemType {
+  return g.initTypes.get(name) ?? (g.inits.get(name)?.dtype === 'float32' ? 'float32' : (g.inits.get(name)?.dtype as ElemType | undefined) ?? 'float32');
 }
 
 export function consumers(g: IrGraph): Map<string, IrNode[]> {
   const m = new Map<string, IrNode[]>();
-  for (const n of g.nodes) for (const i of n.inputs) if (i) { const l = m.get(i) ?? []; l.push(n); m.set(i, l); }
+  for (const n of g.nodes) for (const i of n.inputs) if (i) { const l = m.get(i) ?? []; if (!l.includes(n)) l.push(n); m.set(i, l); }
   return m;
-}
-
-/**
- * Prepares a graph for export: if it ends in Softmax (over the last axis) the pre-softmax tensor becomes the output
- * (WhiteBox explains logits), BatchNormalization directly after a Conv with constant weights is folded into the Conv,
- * and nodes that do not feed the output are dropped.
- */
-export function prepareGraph(g: IrGraph): IrGraph {
-  validateOps(g);
-  const out: IrGraph = { ...g, nodes: g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } })), inits: new Map(g.inits) };
-  // The gradient graph's own tensor names must not collide with the model's.
-  if (RESERVED.has(out.input.name)) {
-    throw new WhiteBoxError('INVALID_MODEL', `the model's input is named '${out.input.name}', a name WhiteBox's gradient graphs reserve (${[...RESERVED].join(', ')}); rename it`, { file: g.source });
-  }
-  for (const name of RESERVED) {
-    if (name === 'logits' && out.output === 'logits') continue;
-    if (!out.nodes.some((n) => n.outputs.includes(name)) && !out.inits.has(name)) continue;
-    let fresh = `${name}__model`;
-    while (out.inits.has(fresh) || out.nodes.some((n) => n.outputs.includes(fresh))) fresh += '_';
-    for (const n of out.nodes) {
-      n.inputs = n.inputs.map((i) => (i === name ? fresh : i));
-      n.outputs = n.outputs.map((o) => (o === name ? fresh : o));
-    }
-    if (out.inits.has(name)) { out.inits.set(fresh, out.inits.get(name)!); out.inits.delete(name); }
-    if (out.output === name) out.output = fresh;
-  }
-  const shapes = inferShapes(out, 2);
-  // Trailing softmax.
-  const last = out.nodes.find((n) => n.outputs[0] === out.output);
-  if (last && last.op === 'Softmax') {
-    const rank = shapes.get(last.inputs[0]!)!.length;
-    const axis = attrInt(last, 'axis', last.attrs._legacy ? 1 : -1);
-    if ((axis < 0 ? axis + rank : axis) === rank - 1) {
-      out.output = last.inputs[0]!;
-      out.endsInSoftmax = true;
-    }
-  }
-  // Fold BN into Conv.
-  const cons = consumers(out);
-  const drop = new Set<IrNode>();
-  for (const bn of out.nodes) {
-    if (bn.op !== 'BatchNormalization') continue;
-    const conv = out.nodes.find((n) => n.outputs[0] === bn.inputs[0]);
-    if (!conv || conv.op !== 'Conv' || (cons.get(conv.outputs[0]!) ?? []).length !== 1 || conv.outputs[0] === out.output) continue;
-    const w = out.inits.get(conv.inputs[1]!);
-    const b = conv.inputs[2] ? out.inits.get(conv.inputs[2]) : undefined;
-    const [gamma, beta, mean, variance] = bn.inputs.slice(1).map((i) => out.inits.get(i));
-    if (!w || (conv.inputs[2] && !b) || !gamma || !beta || !mean || !variance || w.dtype !== 'float32') continue;
-    const eps = attrFloat(bn, 'epsilon', 1e-5);
-    const cout = w.dims[0]!;
-    const per = w.size / cout;
-    const nw = new Float32Array(w.size);
-    const nb = new Float32Array(cout);
-    for (let c = 0; c < cout; c++) {
-      const scale = (gamma.data[c] as number) / Math.sqrt((variance.data[c] as number) + eps);
-      for (let j = 0; j < per; j++) nw[c * per + j] = (w.data[c * per + j] as number) * scale;
-      nb[c] = ((b ? (b.data[c] as number) : 0) - (mean.data[c] as number)) * scale + (beta.data[c] as number);
-    }
-    const wName = uniqueInit(out, `${conv.name}/w_bnfold`);
-    const bName = uniqueInit(out, `${conv.name}/b_bnfold`);
-    out.inits.set(wName, new Tensor(nw, w.dims));
-    out.inits.set(bName, new Tensor(nb, [cout]));
-    conv.inputs = [conv.inputs[0]!, wName, bName];
-    conv.outputs = [bn.outputs[0]!];
-    drop.add(bn);
-  }
-  out.nodes = out.nodes.filter((n) => !drop.has(n));
-  return pruneGraph(out, [out.output]);
-}
-
-function uniqueInit(g: IrGraph, base: string): string {
-  let n = base;
-  let i = 0;
-  while (g.inits.has(n)) n = `${base}_${++i}`;
-  return n;
 }
 
 /** Keeps only the nodes needed to compute `targets`, and the initializers they use. */
@@ -531,6 +327,33 @@ export function pruneGraph(g: IrGraph, targets: readonly string[]): IrGraph {
   return { ...g, nodes: keep, inits };
 }
 
+/** A copy of the graph whose nodes can be edited without touching the original. */
+export function cloneGraph(g: IrGraph): IrGraph {
+  return {
+    ...g,
+    nodes: g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } })),
+    inits: new Map(g.inits),
+    initTypes: new Map(g.initTypes),
+    input: { ...g.input, dims: [...g.input.dims] },
+  };
+}
+
+/** Renames a tensor everywhere in the graph. */
+export function renameTensor(g: IrGraph, from: string, to: string): void {
+  for (const n of g.nodes) {
+    n.inputs = n.inputs.map((i) => (i === from ? to : i));
+    n.outputs = n.outputs.map((o) => (o === from ? to : o));
+  }
+  if (g.inits.has(from)) { g.inits.set(to, g.inits.get(from)!); g.inits.delete(from); }
+  if (g.initTypes.has(from)) { g.initTypes.set(to, g.initTypes.get(from)!); g.initTypes.delete(from); }
+  if (g.output === from) g.output = to;
+}
+
+/** Every tensor name of the graph. */
+export function tensorNames(g: IrGraph): Set<string> {
+  return new Set([g.input.name, ...g.inits.keys(), ...g.nodes.flatMap((n) => n.outputs.filter(Boolean))]);
+}
+
 /** Node protos for the IR nodes (internal attributes dropped). */
 export function nodesToProto(nodes: readonly IrNode[]): INodeProto[] {
   return nodes.map((n) => ({
@@ -542,8 +365,13 @@ export function nodesToProto(nodes: readonly IrNode[]): INodeProto[] {
   }));
 }
 
-export function initsToProto(inits: Map<string, Tensor<TensorData>>): ITensorProto[] {
-  return [...inits].map(([k, t]) => tensorToProto(t, k));
+export function initsToProto(inits: Map<string, Tensor<TensorData>>, types?: Map<string, ElemType>): ITensorProto[] {
+  return [...inits].map(([k, t]) => {
+    const p = tensorToProto(t, k);
+    const ty = types?.get(k);
+    if (ty === 'bool' && t.data instanceof Uint8Array) p.dataType = ELEM_CODES.bool;
+    return p;
+  });
 }
 
 /** The forward model of a prepared graph, its output renamed 'logits'. */
@@ -553,8 +381,15 @@ export function forwardModelBytes(g: IrGraph, numClasses: number): Uint8Array {
   return graphToModelBytes({
     name: g.name,
     node: nodes,
-    initializer: initsToProto(g.inits),
+    initializer: initsToProto(g.inits, g.initTypes),
     input: [makeValueInfo(g.input.name, g.input.dims)],
     output: [makeValueInfo('logits', [g.input.dims[0]!, numClasses])],
-  }, { opset: Math.max(17, g.sourceOpset), producer: 'whitebox' });
+  }, { opset: outputOpset(g), producer: 'whitebox' });
 }
+
+/** Opset of the models WhiteBox writes from a graph: the source's, at least 17. */
+export function outputOpset(g: IrGraph): number {
+  return Math.max(17, g.sourceOpset);
+}
+
+export { isFloatType };

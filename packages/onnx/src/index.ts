@@ -1,9 +1,14 @@
 export * from './proto.js';
 export * from './builder.js';
 export {
-  SUPPORTED_OPS, importModel, inferShapes, prepareGraph, pruneGraph, validateOps, forwardModelBytes,
-  type IrGraph, type IrNode, type Shapes,
+  importModel, pruneGraph, forwardModelBytes, cloneGraph, consumers, outputOpset,
+  type IrGraph, type IrNode, type ImportOptions,
 } from './graph.js';
-export { buildGradientGraph, prepareModel, gradientGraphFromPrepared, type GradientGraphOptions, type PreparedModel } from './gradient.js';
+export { inferGraph, inferShapes, GraphShapes, fixedBatch, type Infos } from './shapes.js';
+export { prepareGraph, prepareModel, type PreparedModel } from './prepare.js';
+export { buildGradientGraph, gradientGraphFromPrepared, type GradientGraphOptions } from './gradient.js';
+export { SUPPORTED_OPS, supportedOpsTable } from './supported.js';
+export { registeredOps, getOp, type OpSchema, type TensorInfo, type ElemType } from './ops/index.js';
 export { buildSimpleCnn, randomImages, type SimpleCnnOptions } from './testing.js';
-export { loadModel, randomizeInitializers, exportGradientGraphs, readModelFile, sha256Hex, modelLayers, defaultCamLayerOf } from './model.js';
+export { loadModel, randomizeInitializers, exportGradientGraphs, readModelFile, sha256Hex } from './model.js';
+export { modelLayers, defaultCamLayerOf } from './layers.js';

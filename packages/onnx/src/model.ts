@@ -1,14 +1,14 @@
 import {
   Rng, Tensor, WhiteBoxError, batchRanges, concatBatch, formatShape, mapBatches, resolveBackend, targetsToCotangent,
   type Device, type ForwardResult, type GradientOptions, type GradientResult, type InferenceSession, type LayerInfo,
-  type LoadModelOptions, type Model, type ProgressCallback, type ReluRule, type Targets, type TensorData, RELU_RULES,
+  type LoadModelOptions, type Model, type ProgressCallback, type ReluRule, type SessionOptions, type Targets,
+  type TensorData, RELU_RULES,
 } from '@whitebox/core';
-import { consumers, forwardModelBytes, inferShapes, type IrGraph } from './graph.js';
+import { forwardModelBytes } from './graph.js';
 import { gradientGraphFromPrepared, prepareModel, type PreparedModel } from './gradient.js';
+import { defaultCamLayerOf, modelLayers } from './layers.js';
 import { readModel, tensorFromProto, tensorToProto, writeModel } from './proto.js';
-
-const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'BatchNormalization', 'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'Tanh', 'MaxPool', 'AveragePool', 'GlobalAveragePool']);
-const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'Tanh', 'BatchNormalization', 'Identity']);
+import { fixedBatch } from './shapes.js';
 
 /**
  * Node built-ins, imported only when a file path is used, through a variable specifier so that browser bundlers
@@ -39,34 +39,6 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Candidate layers (conv/activation/pool outputs) with shapes, batch dim null. */
-export function modelLayers(g: IrGraph): LayerInfo[] {
-  const shapes = inferShapes(g, 2);
-  const out: LayerInfo[] = [];
-  for (const n of g.nodes) {
-    if (!LAYER_OPS.has(n.op)) continue;
-    const s = shapes.get(n.outputs[0]!);
-    if (!s || n.outputs[0] === g.output) continue;
-    out.push({ name: n.outputs[0]!, op: n.op, shape: [null, ...s.slice(1)] });
-  }
-  return out;
-}
-
-/** Output of the activation chain after the last Conv, before its pool: Grad-CAM's default layer. */
-export function defaultCamLayerOf(g: IrGraph): string | undefined {
-  const convs = g.nodes.filter((n) => n.op === 'Conv' || n.op === 'ConvTranspose');
-  const last = convs[convs.length - 1];
-  if (!last) return undefined;
-  const cons = consumers(g);
-  let t = last.outputs[0]!;
-  for (;;) {
-    const next = cons.get(t) ?? [];
-    if (next.length !== 1 || !ACTIVATIONS.has(next[0]!.op)) break;
-    t = next[0]!.outputs[0]!;
-  }
-  return t;
-}
-
 function softmaxRows(logits: Tensor): Tensor {
   const [n, k] = logits.dims as [number, number];
   const out = new Float32Array(n * k);
@@ -91,6 +63,32 @@ function argmaxRows(logits: Tensor): Int32Array {
   return out;
 }
 
+/** Throws RUNTIME_ERROR at the first non-finite value of a model output, naming the sample. */
+function checkFiniteOutput(t: Tensor, what: string, source: string | undefined, offset = 0): void {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (v - v !== 0) {
+      const sample = offset + Math.floor(i / Math.max(1, t.itemSize));
+      throw new WhiteBoxError('RUNTIME_ERROR', `the model${source ? ` ${source}` : ''} produced a non-finite ${what} (${v}) for sample ${sample}; its weights are finite, so the computation overflowed (inputs outside the range the model expects?)`, { sample, index: i });
+    }
+  }
+}
+
+/** Graphs larger than this open at optimization level 'extended' (see `sessionOptimizationLevel`). */
+export const LARGE_GRAPH_NODES = 1500;
+
+/**
+ * The ONNX Runtime optimization level a graph opens at unless the caller chooses one: 'all' (NCHWc layout kernels,
+ * fastest on convnets such as SimpleCNN) for graphs up to `LARGE_GRAPH_NODES` nodes; 'extended' for larger ones,
+ * where the layout transformer's session-creation time grows super-linearly (a 10k-node chain took minutes) and its
+ * blocked kernels move ReLU6 kinks (MobileNetV2's input gradient differed from PyTorch by 5.8e-3 at 'all', 1.2e-6 at
+ * 'extended').
+ */
+export function sessionOptimizationLevel(nodeCount: number): NonNullable<SessionOptions['graphOptimizationLevel']> {
+  return nodeCount > LARGE_GRAPH_NODES ? 'extended' : 'all';
+}
+
 class OnnxModel implements Model {
   readonly inputName: string;
   readonly inputShape: readonly (number | null)[];
@@ -102,6 +100,8 @@ class OnnxModel implements Model {
   private forwardSession?: Promise<InferenceSession>;
   private readonly gradSessions = new Map<string, Promise<InferenceSession>>();
   private readonly batchSize: number;
+  /** The model's fixed batch dim, when it has one: every run is chunked and padded to it. */
+  private readonly fixed: number | undefined;
 
   constructor(
     private readonly prepared: PreparedModel,
@@ -111,27 +111,31 @@ class OnnxModel implements Model {
     private readonly source: string | undefined,
   ) {
     const g = prepared.graph;
+    this.fixed = fixedBatch(g);
     this.inputName = g.input.name;
-    this.inputShape = [null, ...(g.input.dims.slice(1) as number[])];
+    this.inputShape = [this.fixed ?? null, ...(g.input.dims.slice(1) as number[])];
     this.numClasses = prepared.numClasses;
-    this.layers = modelLayers(g);
-    this.defaultCamLayer = defaultCamLayerOf(g);
+    this.layers = modelLayers(g, prepared.shapes);
+    this.defaultCamLayer = defaultCamLayerOf(g, prepared.shapes);
     const backend = resolveBackend(options);
     this.backendName = backend.name;
     this.executionProvider = options.device ?? (backend.devices[0] as Device);
-    this.batchSize = options.batchSize ?? 64;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new WhiteBoxError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${options.batchSize}`);
+    if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${options.batchSize}`);
+    this.batchSize = this.fixed ?? options.batchSize ?? 64;
   }
 
-  private session(bytes: () => Uint8Array): Promise<InferenceSession> {
+  private session(bytes: () => Uint8Array, nodeCount: number): Promise<InferenceSession> {
     const backend = resolveBackend(this.options);
-    return backend.createSession(bytes(), { device: this.options.device, threads: this.options.threads, enableProfiling: this.options.enableProfiling, graphOptimizationLevel: this.options.graphOptimizationLevel, spinning: this.options.spinning })
-      .then((s) => { this.executionProvider = s.executionProvider; return s; });
+    const o = this.options;
+    return backend.createSession(bytes(), {
+      device: o.device, threads: o.threads, enableProfiling: o.enableProfiling, profileFilePrefix: o.profileFilePrefix,
+      graphOptimizationLevel: o.graphOptimizationLevel ?? sessionOptimizationLevel(nodeCount), spinning: o.spinning,
+    }).then((s) => { this.executionProvider = s.executionProvider; return s; });
   }
 
   private checkInput(input: Tensor): void {
     const expected = this.inputShape;
-    const ok = input instanceof Tensor && input.dims.length === expected.length && expected.every((d, i) => d === null || d === input.dims[i]) && input.dims[0]! > 0;
+    const ok = input instanceof Tensor && input.dims.length === expected.length && expected.every((d, i) => i === 0 || d === input.dims[i]) && input.dims[0]! > 0;
     if (!ok) {
       throw new WhiteBoxError('SHAPE_MISMATCH', `model${this.source ? ` ${this.source}` : ''} input '${this.inputName}': expected shape [N, ${expected.slice(1).join(', ')}], got ${input instanceof Tensor ? formatShape(input.dims) : String(input)}`, { expected, got: input?.dims });
     }
@@ -142,13 +146,29 @@ class OnnxModel implements Model {
     }
   }
 
+  /** Runs `feeds` (batch-major) in chunks of the model's batch; a fixed-batch model's last chunk is padded. */
+  private async runChunked(sess: InferenceSession, feeds: Record<string, Tensor>, outputs: readonly string[] | undefined, onChunk?: (done: number) => void): Promise<Record<string, Tensor>[]> {
+    const n = feeds[this.inputName]!.batchSize;
+    const parts: Record<string, Tensor>[] = [];
+    for (const [s, e] of batchRanges(n, this.batchSize)) {
+      const chunk: Record<string, Tensor> = {};
+      for (const [k, t] of Object.entries(feeds)) chunk[k] = this.fixed !== undefined && e - s < this.fixed ? padBatch(t.slice(s, e), this.fixed) : t.slice(s, e);
+      const r = (await sess.run(chunk, outputs)) as Record<string, Tensor>;
+      if (this.fixed !== undefined && e - s < this.fixed) for (const k of Object.keys(r)) r[k] = r[k]!.slice(0, e - s);
+      parts.push(r);
+      onChunk?.(e);
+    }
+    return parts;
+  }
+
   async forward(input: Tensor, options: { batchSize?: number; onProgress?: ProgressCallback } = {}): Promise<ForwardResult> {
     this.checkInput(input);
-    this.forwardSession ??= this.session(() => forwardModelBytes(this.prepared.graph, this.numClasses));
+    this.forwardSession ??= this.session(() => forwardModelBytes(this.prepared.graph, this.numClasses), this.prepared.graph.nodes.length);
     const sess = await this.forwardSession;
-    const logits = await mapBatches(input, options.batchSize ?? this.batchSize, async (chunk) => {
-      const r = await sess.run({ [this.inputName]: chunk }, ['logits']);
-      return r.logits as Tensor;
+    const logits = await mapBatches(input, this.fixed ?? options.batchSize ?? this.batchSize, async (chunk, start) => {
+      const [r] = await this.runChunked(sess, { [this.inputName]: chunk as Tensor }, ['logits']);
+      checkFiniteOutput(r!.logits!, 'logit', this.source, start);
+      return r!.logits!;
     }, options.onProgress, 'forward');
     return { logits, probabilities: softmaxRows(logits), predictions: argmaxRows(logits) };
   }
@@ -159,7 +179,7 @@ class OnnxModel implements Model {
     let s = this.gradSessions.get(key);
     if (!s) {
       const bytes = gradientGraphFromPrepared(this.prepared, { rule, layers, inputGradient });
-      s = this.session(() => bytes);
+      s = this.session(() => bytes, this.prepared.graph.nodes.length * 3);
       s.catch(() => this.gradSessions.delete(key));
       this.gradSessions.set(key, s);
     }
@@ -173,22 +193,28 @@ class OnnxModel implements Model {
     const layers = [...(options.layers ?? [])];
     const known = new Set(this.layers.map((l) => l.name));
     for (const l of layers) {
-      if (!known.has(l)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown layer '${l}'; the model's layers are: ${[...known].join(', ')}`, { layer: l });
+      if (!known.has(l)) {
+        const listed = this.layers.length > 40 ? `${this.layers.slice(0, 40).map((x) => x.name).join(', ')} … (${this.layers.length} in all; \`whitebox layers\` lists them)` : [...known].join(', ');
+        throw new WhiteBoxError('INVALID_ARGUMENT', `unknown layer '${l}'; the model's layers are: ${listed}`, { layer: l });
+      }
     }
     const inputGradient = options.inputGradient ?? true;
     const n = input.batchSize;
     const cot = targetsToCotangent(targets, n, this.numClasses);
     const sess = await this.gradientSession(rule, layers, inputGradient);
-    const parts: Record<string, Tensor<TensorData>>[] = [];
     options.onProgress?.({ done: 0, total: n, stage: 'gradients' });
-    for (const [s, e] of batchRanges(n, this.batchSize)) {
-      parts.push(await sess.run({ [this.inputName]: input.slice(s, e), cotangent: cot.slice(s, e) }));
-      options.onProgress?.({ done: e, total: n, stage: 'gradients' });
-    }
+    const parts = await this.runChunked(sess, { [this.inputName]: input, cotangent: cot }, undefined, (done) => options.onProgress?.({ done, total: n, stage: 'gradients' }));
     const cat = (name: string): Tensor => (parts.length === 1 ? parts[0]![name]! : concatBatch(parts.map((p) => p[name]!))) as Tensor;
     const result: GradientResult = { logits: cat('logits'), layers: {} };
-    if (inputGradient) result.inputGradient = cat('input_grad');
-    for (const l of layers) result.layers[l] = { activation: cat(`${l}:activation`), gradient: cat(`${l}:grad`) };
+    checkFiniteOutput(result.logits, 'logit', this.source);
+    if (inputGradient) {
+      result.inputGradient = cat('input_grad');
+      checkFiniteOutput(result.inputGradient, 'input gradient', this.source);
+    }
+    for (const l of layers) {
+      result.layers[l] = { activation: cat(`${l}:activation`), gradient: cat(`${l}:grad`) };
+      checkFiniteOutput(result.layers[l]!.gradient, `gradient at layer '${l}'`, this.source);
+    }
     return result;
   }
 
@@ -202,6 +228,17 @@ class OnnxModel implements Model {
   }
 }
 
+/** Pads a batch to `size` rows by repeating its last row (outputs of the padding rows are dropped). */
+function padBatch<D extends TensorData>(t: Tensor<D>, size: number): Tensor<D> {
+  const n = t.batchSize;
+  const item = t.itemSize;
+  const Ctor = t.data.constructor as { new (len: number): D };
+  const out = new Ctor(size * item);
+  (out as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(t.data as unknown as ArrayLike<unknown>, 0);
+  for (let r = n; r < size; r++) (out as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(t.data.subarray((n - 1) * item, n * item) as unknown as ArrayLike<unknown>, r * item);
+  return new Tensor(out, [size, ...t.dims.slice(1)]);
+}
+
 /**
  * Loads an ONNX image classifier as a core `Model` on the backend chosen by `options` (backend packages register
  * themselves on import). `bytesOrPath` is ONNX bytes, or a file path in Node.
@@ -209,7 +246,7 @@ class OnnxModel implements Model {
 export async function loadModel(bytesOrPath: Uint8Array | string, options: LoadModelOptions = {}): Promise<Model> {
   const source = typeof bytesOrPath === 'string' ? bytesOrPath : undefined;
   const bytes = typeof bytesOrPath === 'string' ? await readModelFile(bytesOrPath) : bytesOrPath;
-  const prepared = prepareModel(bytes, source);
+  const prepared = prepareModel(bytes, source, { output: options.output, maxElements: options.maxElements });
   return new OnnxModel(prepared, bytes, await sha256Hex(bytes), options, source);
 }
 

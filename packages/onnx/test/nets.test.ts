@@ -5,7 +5,7 @@ import { finiteDifferences, maskedRelError, randomTensor, runModel } from './hel
 
 /** The sub-model from tensor `layer` (a cut of the graph) to the logits, for finite differences w.r.t. that layer. */
 function tailModel(bytes: Uint8Array, layer: string): Uint8Array {
-  const g = prepareGraph(importModel(bytes));
+  const { graph: g } = prepareGraph(importModel(bytes));
   const shape = inferShapes(g, 1).get(layer)!;
   const cut = { ...g, nodes: g.nodes.filter((n) => !n.outputs.includes(layer)) };
   const tail = pruneGraph(cut, [g.output]);

@@ -1,0 +1,145 @@
+import type { LayerInfo } from '@whitebox/core';
+import { consumers, type IrGraph, type IrNode } from './graph.js';
+import { isFloatType, readInt } from './ops/index.js';
+import { dependsOn } from './prepare.js';
+import type { GraphShapes } from './shapes.js';
+
+/**
+ * Layers: every float tensor of a prepared graph that depends on the input (conv, activation, Add, Concat, Mul …
+ * outputs), with its shape and whether CAM methods can read it as a spatial map [N, C, h, w] or as a token grid
+ * [N, prefix + h·w, C] (Vision Transformers); and Grad-CAM's default layer.
+ */
+
+function reached(g: IrGraph): Set<string> {
+  const r = new Set([g.input.name]);
+  for (const n of g.nodes) if (n.inputs.some((i) => r.has(i))) for (const o of n.outputs) r.add(o);
+  return r;
+}
+
+/** Patch grids (h, w) of the graph's spatial tensors, last first. */
+function patchGrids(g: IrGraph, shapes: GraphShapes): { h: number; w: number }[] {
+  const out: { h: number; w: number }[] = [];
+  for (const n of g.nodes) {
+    for (const o of n.outputs) {
+      const i = o && shapes.a.get(o);
+      if (i && i.dims.length === 4 && shapes.batchDependent(o) === 'dim0' && i.dims[2]! * i.dims[3]! > 1) out.push({ h: i.dims[2]!, w: i.dims[3]! });
+    }
+  }
+  return out.reverse();
+}
+
+function gridOf(dims: readonly number[], grids: { h: number; w: number }[]): LayerInfo['grid'] {
+  const t = dims[1]!;
+  for (const p of [0, 1, 2]) {
+    const g = grids.find((q) => q.h * q.w === t - p);
+    if (g) return { prefixTokens: p, h: g.h, w: g.w };
+  }
+  return undefined;
+}
+
+export function modelLayers(g: IrGraph, shapes: GraphShapes): LayerInfo[] {
+  const fromInput = reached(g);
+  const grids = patchGrids(g, shapes);
+  const out: LayerInfo[] = [];
+  for (const n of g.nodes) {
+    for (const name of n.outputs) {
+      if (!name || name === g.output || !fromInput.has(name)) continue;
+      const info = shapes.a.get(name);
+      if (!info || !isFloatType(info.dtype)) continue;
+      const b = shapes.b.get(name)!.dims;
+      const dep = shapes.batchDependent(name);
+      const shape = info.dims.map((d, i) => (d === b[i] ? d : null));
+      let kind: LayerInfo['kind'] = 'other';
+      let grid: LayerInfo['grid'];
+      if (dep === 'dim0' && info.dims.length === 4) kind = 'spatial';
+      else if (dep === 'dim0' && info.dims.length === 3) {
+        grid = gridOf(info.dims, grids);
+        if (grid) kind = 'tokens';
+      }
+      out.push({ name, op: n.op, shape, kind, ...(grid ? { grid } : {}) });
+    }
+  }
+  return out;
+}
+
+/** Ops that reduce the spatial axes away (what a classifier head does before its linear layer). */
+function spatialReductionInput(n: IrNode, g: IrGraph, shapes: GraphShapes, cons: Map<string, IrNode[]>): string | undefined {
+  const x = n.inputs[0];
+  if (!x) return undefined;
+  const xi = shapes.a.get(x);
+  if (!xi || xi.dims.length !== 4 || shapes.batchDependent(x) !== 'dim0') return undefined;
+  const y = shapes.a.get(n.outputs[0] ?? '');
+  switch (n.op) {
+    case 'GlobalAveragePool': case 'GlobalMaxPool':
+      return x;
+    case 'ReduceMean': case 'ReduceMax': case 'ReduceSum': {
+      if (!y) return undefined;
+      const keep = readInt(n, 'keepdims', 1) === 1;
+      const spatialGone = keep ? y.dims[2] === 1 && y.dims[3] === 1 : y.dims.length <= 2;
+      return spatialGone && y.dims[1] === xi.dims[1] ? x : undefined;
+    }
+    case 'AveragePool': case 'MaxPool':
+      return y && y.dims[2] === 1 && y.dims[3] === 1 ? x : undefined;
+    case 'Flatten': case 'Reshape': {
+      // [N, C, h, w] flattened straight into a linear layer (VGG, AlexNet, SimpleCNN).
+      if (!y || y.dims.length !== 2) return undefined;
+      const next = cons.get(n.outputs[0]!) ?? [];
+      return next.some((m) => m.op === 'Gemm' || m.op === 'MatMul') ? x : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Grad-CAM's default layer: the last spatial feature map [N, C, H, W] that the logits reach through a spatial
+ * reduction (GlobalAveragePool, ReduceMean over H and W, a 1×1 pool, Flatten → Gemm) — after the final residual Add
+ * and activation (ResNet's layer4 output), DenseNet's final norm + ReLU, GoogLeNet's inception5b Concat,
+ * EfficientNet's last SiLU, ConvNeXt's last stage — stepping back through non-global pools to the map before them
+ * (SimpleCNN's relu3, VGG's last ReLU). For token models (ViT): the normalized tokens entering the last attention.
+ */
+export function defaultCamLayerOf(g: IrGraph, shapes: GraphShapes): string | undefined {
+  const cons = consumers(g);
+  const producer = new Map<string, IrNode>();
+  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+  let found: string | undefined;
+  for (const n of g.nodes) {
+    const t = spatialReductionInput(n, g, shapes, cons);
+    if (t && dependsOn(g, g.input.name, t)) found = t;
+  }
+  if (found) {
+    for (;;) {
+      const p = producer.get(found);
+      if (!p || !['MaxPool', 'AveragePool', 'Identity'].includes(p.op)) break;
+      const x = p.inputs[0]!;
+      const xi = shapes.a.get(x);
+      if (!xi || xi.dims.length !== 4) break;
+      found = x;
+    }
+    return found;
+  }
+  // Token models: the batch-major token grid nearest upstream of the last attention product (activation × activation).
+  const fromInput = reached(g);
+  const layers = modelLayers(g, shapes);
+  const tokenLayers = new Map(layers.filter((l) => l.kind === 'tokens').map((l) => [l.name, l]));
+  const attention = [...g.nodes].reverse().find((n) => (n.op === 'MatMul' || n.op === 'Einsum') && n.inputs.length === 2 && n.inputs.every((i) => fromInput.has(i)));
+  if (attention) {
+    const queue = [...attention.inputs];
+    const seen = new Set(queue);
+    const ln: string[] = [];
+    while (queue.length > 0) {
+      const t = queue.shift()!;
+      if (tokenLayers.has(t)) {
+        ln.push(t);
+        // The nearest token tensor wins; prefer a normalization output among those at the same distance.
+        break;
+      }
+      const p = producer.get(t);
+      for (const i of p?.inputs ?? []) if (i && !seen.has(i) && fromInput.has(i)) { seen.add(i); queue.push(i); }
+    }
+    if (ln[0]) return ln[0];
+  }
+  // Fallback: the last spatial map.
+  const spatial = layers.filter((l) => l.kind === 'spatial');
+  return spatial[spatial.length - 1]?.name;
+}
