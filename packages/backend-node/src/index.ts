@@ -1,13 +1,12 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
-  type Backend, type Device, type Feeds, type InferenceSession, type SessionOptions, type Tensor, type TensorData, WhiteBoxError, registerBackend,
+  type Backend, type Device, type Feeds, type InferenceSession, type SessionOptions, type Tensor, type TensorData, LIMITS, WhiteBoxError,
+  checkSessionOptions, fromOrtTensor, readFileCapped, registerBackend, runtimeMessage, toOrtTensor,
 } from '@whitebox/core';
-import { fromOrtTensor, toOrtTensor } from '@whitebox/core';
-
-
 
 const require = createRequire(import.meta.url);
 
@@ -46,6 +45,8 @@ class NodeSession implements InferenceSession {
     private readonly session: ort.InferenceSession,
     readonly executionProvider: Device,
     private readonly profilePrefix?: string,
+    /** 'model <file>' or 'the model (N bytes)': names the session in errors. */
+    private readonly label = 'the model',
   ) {}
 
   get inputNames(): readonly string[] {
@@ -64,7 +65,7 @@ class NodeSession implements InferenceSession {
       results = outputNames ? await this.session.run(ortFeeds, outputNames as string[]) : await this.session.run(ortFeeds);
     } catch (err) {
       const shapes = Object.entries(feeds).map(([n, t]) => `${n}: [${t.dims.join(', ')}]`).join('; ');
-      throw new WhiteBoxError('RUNTIME_ERROR', `onnxruntime-node failed to run the model with inputs {${shapes}}: ${(err as Error).message}`, { feeds: shapes }, { cause: err });
+      throw new WhiteBoxError('RUNTIME_ERROR', `onnxruntime-node (${this.executionProvider}) failed to run ${this.label} with inputs {${shapes}}: ${runtimeMessage(err)}`, { feeds: shapes }, { cause: err });
     }
     const out: Record<string, Tensor<TensorData>> = {};
     for (const [name, t] of Object.entries(results)) out[name] = fromOrtTensor(t);
@@ -94,6 +95,7 @@ export const nodeBackend: Backend = {
   name: 'node',
   devices: ['cpu', 'cuda'],
   async createSession(model: Uint8Array | string, options: SessionOptions = {}): Promise<InferenceSession> {
+    checkSessionOptions(options);
     const device = options.device ?? 'cpu';
     if (device !== 'cpu' && device !== 'cuda') {
       throw new WhiteBoxError('BACKEND_UNAVAILABLE', `backend 'node' runs on 'cpu' or 'cuda', not '${device}' (use @whitebox/backend-web for wasm/webgpu)`, { device });
@@ -106,9 +108,6 @@ export const nodeBackend: Backend = {
         { device },
       );
     }
-    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
-      throw new WhiteBoxError('INVALID_ARGUMENT', `threads must be an integer ≥ 1, got ${options.threads}`);
-    }
     const profilePrefix = options.enableProfiling ? (options.profileFilePrefix ?? 'whitebox-profile') : undefined;
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [device],
@@ -116,6 +115,8 @@ export const nodeBackend: Backend = {
       intraOpNumThreads: options.threads ?? 0,
       interOpNumThreads: 1,
       enableProfiling: options.enableProfiling ?? false,
+      // Errors only: ONNX Runtime's warnings (one line per initializer for some models) would flood the terminal.
+      logSeverityLevel: 3,
       // force_spinning_stop parks the pool when Run() returns (see SPINNING_DEFAULT).
       extra: (options.spinning ?? SPINNING_DEFAULT)
         ? { session: { intra_op: { allow_spinning: '1' }, force_spinning_stop: '1' } }
@@ -125,18 +126,20 @@ export const nodeBackend: Backend = {
     };
     let bytes: Uint8Array;
     if (typeof model === 'string') {
-      if (!existsSync(model)) throw new WhiteBoxError('NOT_FOUND', `ONNX model file not found: ${model}`, { file: model });
-      bytes = readFileSync(model);
-    } else {
+      bytes = readFileCapped(fs, model, { maxBytes: LIMITS.modelBytes, what: 'ONNX model' });
+    } else if (model instanceof Uint8Array) {
       bytes = model;
+    } else {
+      throw new WhiteBoxError('INVALID_ARGUMENT', `createSession expects ONNX bytes (Uint8Array) or a file path, got ${model === null ? 'null' : typeof model}`);
     }
+    const label = typeof model === 'string' ? `model ${model}` : `the model (${bytes.length.toLocaleString('en-US')} bytes)`;
+    let session: ort.InferenceSession;
     try {
-      const session = await ort.InferenceSession.create(bytes, sessionOptions);
-      return new NodeSession(session, device, profilePrefix);
+      session = await ort.InferenceSession.create(bytes, sessionOptions);
     } catch (err) {
-      const where = typeof model === 'string' ? ` from ${model}` : '';
-      throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-node could not load the model${where} on ${device}: ${(err as Error).message}`, { file: typeof model === 'string' ? model : undefined, device }, { cause: err });
+      throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-node could not load ${label} on ${device}: ${runtimeMessage(err)}`, { file: typeof model === 'string' ? model : undefined, device }, { cause: err });
     }
+    return new NodeSession(session, device, profilePrefix, label);
   },
 };
 

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-web';
 import {
-  type Backend, type Device, type Feeds, type InferenceSession, type SessionOptions, type Tensor, type TensorData, WhiteBoxError,
-  fromOrtTensor, registerBackend, toOrtTensor,
+  type Backend, type CappedReadFs, type Device, type Feeds, type InferenceSession, type SessionOptions, type Tensor, type TensorData, LIMITS, WhiteBoxError,
+  checkSessionOptions, fromOrtTensor, readFileCapped, registerBackend, runtimeMessage, toOrtTensor,
 } from '@whitebox/core';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -16,7 +16,7 @@ export function webgpuAvailable(): boolean {
 }
 
 class WebSession implements InferenceSession {
-  constructor(private readonly session: ort.InferenceSession, readonly executionProvider: Device) {}
+  constructor(private readonly session: ort.InferenceSession, readonly executionProvider: Device, private readonly label = 'the model') {}
 
   get inputNames(): readonly string[] {
     return this.session.inputNames;
@@ -34,7 +34,7 @@ class WebSession implements InferenceSession {
       results = outputNames ? await this.session.run(ortFeeds, outputNames as string[]) : await this.session.run(ortFeeds);
     } catch (err) {
       const shapes = Object.entries(feeds).map(([n, t]) => `${n}: [${t.dims.join(', ')}]`).join('; ');
-      throw new WhiteBoxError('RUNTIME_ERROR', `onnxruntime-web (${this.executionProvider}) failed to run the model with inputs {${shapes}}: ${(err as Error).message}`, { feeds: shapes }, { cause: err });
+      throw new WhiteBoxError('RUNTIME_ERROR', `onnxruntime-web (${this.executionProvider}) failed to run ${this.label} with inputs {${shapes}}: ${runtimeMessage(err)}`, { feeds: shapes }, { cause: err });
     }
     const out: Record<string, Tensor<TensorData>> = {};
     for (const [name, t] of Object.entries(results)) {
@@ -57,6 +57,7 @@ export const webBackend: Backend = {
   name: 'web',
   devices: ['wasm', 'webgpu'],
   async createSession(model: Uint8Array | string, options: SessionOptions = {}): Promise<InferenceSession> {
+    checkSessionOptions(options);
     const device = options.device ?? 'wasm';
     if (device !== 'wasm' && device !== 'webgpu') {
       throw new WhiteBoxError('BACKEND_UNAVAILABLE', `backend 'web' runs on 'wasm' or 'webgpu', not '${device}' (use @whitebox/backend-node for cpu/cuda)`, { device });
@@ -65,9 +66,6 @@ export const webBackend: Backend = {
       throw new WhiteBoxError('BACKEND_UNAVAILABLE', `device 'webgpu' is not available here (${isNode ? 'Node.js has no WebGPU; use wasm, or the node backend' : 'this browser has no navigator.gpu'})`, { device });
     }
     if (options.threads !== undefined) {
-      if (!(Number.isInteger(options.threads) && options.threads >= 1)) {
-        throw new WhiteBoxError('INVALID_ARGUMENT', `threads must be an integer ≥ 1, got ${options.threads}`);
-      }
       // The wasm thread pool is fixed at the first session; later requests must agree.
       if (configuredThreads === undefined) {
         ort.env.wasm.numThreads = options.threads;
@@ -82,30 +80,31 @@ export const webBackend: Backend = {
     let bytes: Uint8Array;
     if (typeof model === 'string') {
       if (isNode) {
-        const { readFile } = await import('node:fs/promises');
-        try {
-          bytes = await readFile(model);
-        } catch {
-          throw new WhiteBoxError('NOT_FOUND', `ONNX model file not found: ${model}`, { file: model });
-        }
+        const fsName = 'node:fs'; // a variable specifier: browser bundlers leave it alone
+        const fs = (await import(/* @vite-ignore */ fsName)) as CappedReadFs;
+        bytes = readFileCapped(fs, model, { maxBytes: LIMITS.modelBytes, what: 'ONNX model' });
       } else {
         const res = await fetch(model);
         if (!res.ok) throw new WhiteBoxError('NOT_FOUND', `could not fetch ONNX model ${model}: HTTP ${res.status}`, { file: model });
         bytes = new Uint8Array(await res.arrayBuffer());
       }
-    } else {
+    } else if (model instanceof Uint8Array) {
       bytes = model;
+    } else {
+      throw new WhiteBoxError('INVALID_ARGUMENT', `createSession expects ONNX bytes (Uint8Array) or a file path / URL, got ${model === null ? 'null' : typeof model}`);
     }
+    const label = typeof model === 'string' ? `model ${model}` : `the model (${bytes.length.toLocaleString('en-US')} bytes)`;
+    let session: ort.InferenceSession;
     try {
-      const session = await ort.InferenceSession.create(bytes, {
+      session = await ort.InferenceSession.create(bytes, {
         executionProviders: [device],
         graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+        logSeverityLevel: 3,
       });
-      return new WebSession(session, device);
     } catch (err) {
-      const where = typeof model === 'string' ? ` from ${model}` : '';
-      throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-web could not load the model${where} on ${device}: ${(err as Error).message}`, { file: typeof model === 'string' ? model : undefined, device }, { cause: err });
+      throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-web could not load ${label} on ${device}: ${runtimeMessage(err)}`, { file: typeof model === 'string' ? model : undefined, device }, { cause: err });
     }
+    return new WebSession(session, device, label);
   },
 };
 

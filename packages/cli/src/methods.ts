@@ -1,4 +1,4 @@
-import { type AttributionFactory, WhiteBoxError } from '@whitebox/core';
+import { type AttributionFactory, LIMITS, WhiteBoxError } from '@whitebox/core';
 import { deconvnet } from '@whitebox/deconvnet';
 import { gradCam } from '@whitebox/grad-cam';
 import { guidedBackprop } from '@whitebox/guided-backprop';
@@ -29,6 +29,13 @@ export const METHODS: Record<string, MethodEntry> = {
 };
 
 export const METHOD_IDS = Object.keys(METHODS);
+
+/** The registry entry of a method id: own properties only ('constructor', '__proto__', 'toString' are no methods). */
+export function methodEntry(id: string): MethodEntry | undefined {
+  return Object.hasOwn(METHODS, id) ? METHODS[id] : undefined;
+}
+
+const isVariant = (id: string): id is SmoothGradVariant => (SMOOTHGRAD_VARIANTS as readonly string[]).includes(id);
 
 export const ENSEMBLE_DESCRIPTIONS: Record<SmoothGradVariant, string> = {
   smoothgrad: 'SmoothGrad: mean over noisy copies',
@@ -61,8 +68,11 @@ export function parseSmoothGrad(spec: string): SmoothGradSettings {
   const parts = spec.split(',').map((s) => s.trim());
   const samples = Number(parts[0]);
   const sigma = parts[1] === undefined || parts[1] === '' ? 0.15 : Number(parts[1]);
-  if (parts.length > 2 || !Number.isInteger(samples) || samples < 1) {
+  if (parts.length > 2 || parts[0] === '' || !Number.isInteger(samples) || samples < 1) {
     throw new WhiteBoxError('INVALID_ARGUMENT', `--smoothgrad expects 'n,sigma' with n an integer ≥ 1 (e.g. 50,0.15), got '${spec}'`);
+  }
+  if (samples > LIMITS.smoothGradSamples) {
+    throw new WhiteBoxError('LIMIT_EXCEEDED', `--smoothgrad: ${samples.toLocaleString('en-US')} samples is above the limit of ${LIMITS.smoothGradSamples.toLocaleString('en-US')} noisy copies per input`);
   }
   if (!Number.isFinite(sigma) || sigma < 0) throw new WhiteBoxError('INVALID_ARGUMENT', `--smoothgrad: sigma must be a number ≥ 0 (a fraction of each input's max − min), got '${parts[1]}'`);
   return { samples, sigma };
@@ -89,20 +99,20 @@ export function resolveMethods(spec: string, options: { smoothgrad?: SmoothGradS
       continue;
     }
     const [head, tail] = token.split('/', 2) as [string, string | undefined];
-    if ((SMOOTHGRAD_VARIANTS as readonly string[]).includes(head)) {
+    if (isVariant(head)) {
       const baseId = tail ?? 'vanilla-gradient';
-      const base = METHODS[baseId];
+      const base = methodEntry(baseId);
       if (!base) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown method '${baseId}' in '${token}'; known methods: ${known}`, { method: baseId });
       push({ id: `${head}/${baseId}`, ...withSmoothGrad(base, head as SmoothGradVariant, settings) });
       continue;
     }
-    if (tail !== undefined || !METHODS[head]) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown method '${token}'; known methods: ${known}`, { method: token });
+    if (tail !== undefined || !methodEntry(head)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown method '${token}'; known methods: ${known}`, { method: token });
     push(plain(head));
   }
   return out;
 
   function plain(id: string): ResolvedMethod {
-    const entry = METHODS[id]!;
+    const entry = methodEntry(id)!;
     if (options.smoothgrad) return { id: `smoothgrad/${id}`, ...withSmoothGrad(entry, 'smoothgrad', options.smoothgrad) };
     return { id, ...entry };
   }

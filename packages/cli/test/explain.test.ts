@@ -93,7 +93,7 @@ describe('whitebox explain', () => {
     await expect(explain({ model: modelPath, dataset: 'mnist', index: '0', methods: 'saliency', out, quiet: true })).rejects.toThrow(/unknown method 'saliency'; known methods: vanilla-gradient/);
     await expect(explain({ model: modelPath, dataset: 'mnist', index: '0', target: '10', out, quiet: true })).rejects.toThrow(/--target 10 is out of range: the model has 10 classes/);
     await expect(explain({ model: join(dir, 'missing.onnx'), dataset: 'mnist', out, quiet: true })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(explain({ model: modelPath, input: [join(dir, 'nope.png')], out, quiet: true })).rejects.toThrow(/input image not found or unreadable: .*nope\.png/);
+    await expect(explain({ model: modelPath, input: [join(dir, 'nope.png')], out, quiet: true })).rejects.toThrow(/cannot read input image .*nope\.png: no such file/);
     await expect(explain({ model: modelPath, dataset: 'mnist', index: '0', smoothgrad: '5,-1', out, quiet: true })).rejects.toThrow(/sigma must be a number ≥ 0/);
     await expect(explain({ model: modelPath, out, quiet: true })).rejects.toThrow(/nothing to explain/);
   });

@@ -1,9 +1,12 @@
 import { WhiteBoxError } from './errors.js';
+import { LIMITS } from './limits.js';
 import type { Tensor, TensorData } from './tensor.js';
 
 /** Where a session runs. `cpu`/`cuda` belong to the node backend, `wasm`/`webgpu` to the web backend. */
 export type Device = 'cpu' | 'cuda' | 'wasm' | 'webgpu';
 export type BackendName = 'node' | 'web';
+export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'wasm', 'webgpu'];
+export const GRAPH_OPTIMIZATION_LEVELS: readonly NonNullable<SessionOptions['graphOptimizationLevel']>[] = ['disabled', 'basic', 'extended', 'all'];
 
 export interface SessionOptions {
   device?: Device;
@@ -50,6 +53,48 @@ export interface BackendSelection extends SessionOptions {
   backend?: BackendName | Backend;
 }
 
+/**
+ * Validates the runtime-independent session options (device name, threads against LIMITS.threads, optimization
+ * level, spinning, profiling) with INVALID_ARGUMENT naming the option: backends call it before creating a session.
+ */
+export function checkSessionOptions(options: SessionOptions = {}): void {
+  const bad = (msg: string, option: string): never => {
+    throw new WhiteBoxError('INVALID_ARGUMENT', msg, { option });
+  };
+  if (options === null || typeof options !== 'object') bad(`session options must be an object, got ${String(options)}`, 'options');
+  const { device, threads, graphOptimizationLevel, spinning, enableProfiling, profileFilePrefix } = options;
+  if (device !== undefined && !DEVICES.includes(device)) bad(`unknown device '${String(device)}' (known: ${DEVICES.join(', ')}; cpu/cuda run on the node backend, wasm/webgpu on the web backend)`, 'device');
+  if (threads !== undefined) {
+    if (!(typeof threads === 'number' && Number.isInteger(threads) && threads >= 1)) bad(`threads must be an integer ≥ 1, got ${String(threads)}`, 'threads');
+    if (threads > LIMITS.threads) {
+      throw new WhiteBoxError('LIMIT_EXCEEDED', `threads is ${threads}, above the maximum of ${LIMITS.threads} intra-op threads per session (ONNX Runtime aborts or crashes creating thousands)`, { option: 'threads', value: threads, limit: LIMITS.threads });
+    }
+  }
+  if (graphOptimizationLevel !== undefined && !GRAPH_OPTIMIZATION_LEVELS.includes(graphOptimizationLevel)) {
+    bad(`unknown graphOptimizationLevel '${String(graphOptimizationLevel)}' (known: ${GRAPH_OPTIMIZATION_LEVELS.join(', ')})`, 'graphOptimizationLevel');
+  }
+  if (spinning !== undefined && typeof spinning !== 'boolean') bad(`spinning must be true or false, got ${String(spinning)}`, 'spinning');
+  if (enableProfiling !== undefined && typeof enableProfiling !== 'boolean') bad(`enableProfiling must be true or false, got ${String(enableProfiling)}`, 'enableProfiling');
+  if (profileFilePrefix !== undefined && (typeof profileFilePrefix !== 'string' || profileFilePrefix === '')) bad(`profileFilePrefix must be a non-empty string, got ${JSON.stringify(profileFilePrefix)}`, 'profileFilePrefix');
+}
+
+/**
+ * The first line of a runtime's error text without its source-location noise, e.g. ONNX Runtime's
+ * "[ONNXRuntimeError] : 10 : INVALID_GRAPH : Load model from ... failed: /onnxruntime_src/...cc:123 void f() <message>"
+ * becomes "INVALID_GRAPH: ... <message>". Backends use it to wrap runtime errors once, with their own context.
+ */
+export function runtimeMessage(err: unknown): string {
+  const raw = err instanceof Error ? err.message : String(err);
+  let text = raw.replace(/\r/g, '');
+  text = text.replace(/\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*([A-Z_]+)\s*:\s*/g, '$1: ');
+  // C++ source locations ("/onnxruntime_src/onnxruntime/core/...cc:42 <signature>") and stack frames.
+  text = text.replace(/\/?[\w./-]+\.(?:cc|h|cpp|hpp):\d+\s+[^\n]*?\)\s*(?:const\s*)?/g, '');
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^(at |Stacktrace:|\[[0-9a-fx ]+\])/.test(l) && !/^\d+\s*#/.test(l));
+  let one = lines.join(' ').replace(/\s+/g, ' ').trim();
+  if (one.length > 600) one = `${one.slice(0, 600)}…`;
+  return one || 'unknown error';
+}
+
 const registry = new Map<string, Backend>();
 
 /** Called by backend packages when they are imported. */
@@ -69,7 +114,16 @@ function deviceBackend(device: Device): BackendName {
 
 /** Resolves a selection to a registered backend, with a clear error naming the package to install. */
 export function resolveBackend(selection: BackendSelection = {}): Backend {
+  if (selection === null || typeof selection !== 'object') {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `backend selection must be an object ({ backend, device, ... }), got ${String(selection)}`);
+  }
   const { backend, device } = selection;
+  if (device !== undefined && !DEVICES.includes(device)) {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `unknown device '${String(device)}' (known: ${DEVICES.join(', ')}; cpu/cuda run on the node backend, wasm/webgpu on the web backend)`, { device });
+  }
+  if (backend !== undefined && typeof backend !== 'string' && (backend === null || typeof backend !== 'object')) {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `backend must be 'node', 'web' or a Backend object, got ${String(backend)}`);
+  }
   if (backend && typeof backend === 'object') return backend;
   let name: string | undefined = backend;
   if (!name && device) name = deviceBackend(device);

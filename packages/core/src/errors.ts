@@ -12,7 +12,13 @@ export type WhiteBoxErrorCode =
   | 'INVALID_DATA'
   | 'CHECKSUM_MISMATCH'
   | 'NOT_FOUND'
-  | 'RUNTIME_ERROR';
+  | 'RUNTIME_ERROR'
+  /** A NaN or infinite value where a finite one is required (weights, logits, maps, scores). */
+  | 'NON_FINITE'
+  /** A size above a documented limit (steps, samples, pixels, bytes, threads); the message says how to raise it. */
+  | 'LIMIT_EXCEEDED'
+  /** A network or file operation that did not finish in time. */
+  | 'TIMEOUT';
 
 export class WhiteBoxError extends Error {
   readonly code: WhiteBoxErrorCode;

@@ -10,3 +10,5 @@ export * from './postprocess.js';
 export * from './attribution.js';
 export * from './ort-interop.js';
 export * from './method-utils.js';
+export * from './limits.js';
+export * from './files.js';

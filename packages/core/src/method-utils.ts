@@ -1,4 +1,5 @@
 import { WhiteBoxError, check } from './errors.js';
+import { LIMITS, checkLimit } from './limits.js';
 import { mapBatches } from './batching.js';
 import type { Model, ReluRule, Targets } from './model.js';
 import type { ProgressCallback } from './progress.js';
@@ -42,10 +43,14 @@ export function checkFiniteValues(t: Tensor, what: string): void {
   }
 }
 
-/** Checks an optional positive integer option, naming the method and option. */
+/**
+ * Checks an optional positive integer option, naming the method and option. A `batchSize` is also held to
+ * LIMITS.batchSize (every method checks its batchSize here).
+ */
 export function checkPositiveInt(value: number | undefined, name: string, method: string, min = 1): void {
   if (value === undefined) return;
   check(Number.isInteger(value) && value >= min, `${method}: ${name} must be an integer ≥ ${min}, got ${value}`, { [name]: value });
+  if (name === 'batchSize') checkLimit(value, LIMITS.batchSize, `${method}: batchSize`);
 }
 
 /**
@@ -60,16 +65,22 @@ export async function inputGradients(
   options: { batchSize?: number; onProgress?: ProgressCallback; stage?: string } = {},
 ): Promise<Tensor> {
   const batchSize = options.batchSize ?? input.batchSize;
+  const total = input.batchSize;
+  const progress = options.onProgress;
+  const stage = options.stage;
+  progress?.({ done: 0, total, stage });
   return mapBatches(
     input,
     batchSize,
     async (chunk, start, end) => {
-      const res = await model.gradients(chunk as Tensor, sliceTargets(targets, start, end), { rule, inputGradient: true });
+      // The model reports each of its own runtime batches: progress moves within one long chunk too.
+      const onProgress: ProgressCallback | undefined = progress && ((p) => progress({ done: start + Math.min(p.done, end - start), total, stage }));
+      const res = await model.gradients(chunk as Tensor, sliceTargets(targets, start, end), { rule, inputGradient: true, ...(onProgress ? { onProgress } : {}) });
       if (!res.inputGradient) throw new WhiteBoxError('RUNTIME_ERROR', `the model returned no input gradient (rule '${rule}')`);
       return res.inputGradient;
     },
-    options.onProgress,
-    options.stage,
+    progress && ((p) => { if (p.done > 0) progress({ done: p.done, total, stage }); }),
+    stage,
   );
 }
 

@@ -25,6 +25,8 @@ export interface ForwardResult {
 
 export interface GradientOptions {
   rule?: ReluRule;
+  /** Called after each runtime call, counting inputs done (long batches report as they go). */
+  onProgress?: ProgressCallback;
   /** Intermediate tensors (names from `model.layers`) whose activation and gradient to return. */
   layers?: readonly string[];
   /** Compute d output / d input (default true). Grad-CAM turns it off to stop the backward pass at its layer. */
@@ -88,10 +90,12 @@ export interface Model {
 }
 
 export interface LoadModelOptions extends BackendSelection {
-  /** Batch size the model runs at internally (default 64; a fixed-batch model runs at its own). */
+  /** Batch size the model runs at internally (default 64, at most LIMITS.batchSize; a fixed-batch model runs at its own). */
   batchSize?: number;
   /** Which graph output holds the logits, when the model has several. */
   output?: string;
   /** Largest tensor, in elements per image, the model may declare (default 2^28). */
   maxElements?: number;
+  /** Largest model file read from a path, in bytes (default LIMITS.modelBytes, 1 GiB). */
+  maxModelBytes?: number;
 }

@@ -11,6 +11,15 @@ export function targetsToCotangent(targets: Targets, batch: number, numClasses: 
     if (targets.dims.length !== 2 || targets.dims[0] !== batch || targets.dims[1] !== numClasses) {
       throw new WhiteBoxError('SHAPE_MISMATCH', `target cotangent must have shape [${batch}, ${numClasses}], got ${formatShape(targets.dims)}`, { got: targets.dims });
     }
+    if (targets.dtype !== 'float32') {
+      throw new WhiteBoxError('INVALID_ARGUMENT', `target cotangent must be float32, got ${targets.dtype}`, { dtype: targets.dtype });
+    }
+    const d = targets.data;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i]!)) {
+        throw new WhiteBoxError('INVALID_ARGUMENT', `target cotangent has a non-finite value (${d[i]}) at sample ${Math.floor(i / numClasses)}, class ${i % numClasses}: it would make every map NaN`, { sample: Math.floor(i / numClasses), class: i % numClasses });
+      }
+    }
     return targets;
   }
   const indices = targetIndices(targets, batch, numClasses);
@@ -22,6 +31,10 @@ export function targetsToCotangent(targets: Targets, batch: number, numClasses: 
 /** Per-sample class indices from a number or array; validated. */
 export function targetIndices(targets: Exclude<Targets, Tensor>, batch: number, numClasses: number): Int32Array {
   const out = new Int32Array(batch);
+  if (typeof targets !== 'number' && !Array.isArray(targets) && !(targets instanceof Int32Array)) {
+    const got = targets === null || targets === undefined ? String(targets) : (targets as object).constructor?.name ?? typeof targets;
+    throw new WhiteBoxError('INVALID_ARGUMENT', `targets must be a class index, an array of class indices (one per input) or a cotangent Tensor [N, ${numClasses}], got ${got}`, { got });
+  }
   if (typeof targets === 'number') {
     out.fill(targets);
   } else {

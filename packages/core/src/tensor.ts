@@ -7,7 +7,21 @@ export function dtypeOf(data: TensorData): DType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Int32Array) return 'int32';
   if (data instanceof Uint8Array) return 'uint8';
-  return 'int64';
+  if (data instanceof BigInt64Array) return 'int64';
+  throw unsupportedData(data);
+}
+
+/** The name of what a caller passed as tensor data, for messages: 'Float64Array', 'Array', 'undefined'. */
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  const ctor = (value as { constructor?: { name?: string } }).constructor;
+  return ctor?.name || typeof value;
+}
+
+function unsupportedData(data: unknown): WhiteBoxError {
+  const kind = kindOf(data);
+  const hint = kind === 'Float64Array' || kind === 'Array' ? ' (convert pixels with Float32Array.from(values))' : '';
+  return new WhiteBoxError('INVALID_ARGUMENT', `tensor data must be a Float32Array, Int32Array, Uint8Array or BigInt64Array, got ${kind}${hint}`, { got: kind });
 }
 
 export function sizeOf(dims: readonly number[]): number {
@@ -29,6 +43,10 @@ export class Tensor<D extends TensorData = Float32Array> {
   readonly dims: readonly number[];
 
   constructor(data: D, dims: readonly number[]) {
+    if (!(data instanceof Float32Array || data instanceof Int32Array || data instanceof Uint8Array || data instanceof BigInt64Array)) throw unsupportedData(data);
+    if (!Array.isArray(dims)) {
+      throw new WhiteBoxError('SHAPE_MISMATCH', `tensor dims must be an array of non-negative integers, got ${kindOf(dims)}`, { dims });
+    }
     for (const d of dims) {
       if (!Number.isInteger(d) || d < 0) throw new WhiteBoxError('SHAPE_MISMATCH', `invalid tensor dims ${formatShape(dims)}`, { dims });
     }

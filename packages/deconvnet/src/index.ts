@@ -1,6 +1,6 @@
 import {
   type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets, type Tensor,
-  checkAttributionInput, checkPositiveInt, inputGradients,
+  checkAttributionInput, checkFiniteResult, checkPositiveInt, inputGradients,
 } from '@whitebox/core';
 
 export type DeconvnetOptions = AttributionOptions;
@@ -16,7 +16,9 @@ export class Deconvnet implements Attribution<DeconvnetOptions> {
   async attribute(input: Tensor, target: Targets, options: DeconvnetOptions = {}): Promise<Tensor> {
     checkAttributionInput(this.model, input, target, this.name);
     checkPositiveInt(options.batchSize, 'batchSize', this.name);
-    return inputGradients(this.model, input, target, 'deconvnet', { batchSize: options.batchSize, onProgress: options.onProgress, stage: this.name });
+    const map = await inputGradients(this.model, input, target, 'deconvnet', { batchSize: options.batchSize, onProgress: options.onProgress, stage: this.name });
+    checkFiniteResult(map, `${this.name} map`);
+    return map;
   }
 }
 

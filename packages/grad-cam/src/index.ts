@@ -1,6 +1,6 @@
 import {
   type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
-  Tensor, WhiteBoxError, checkAttributionInput, checkPositiveInt, mapBatches, resizeBilinear, sliceTargets,
+  type ProgressCallback, Tensor, WhiteBoxError, checkAttributionInput, checkFiniteResult, checkPositiveInt, mapBatches, resizeBilinear, sliceTargets,
 } from '@whitebox/core';
 
 export interface GradCamOptions extends AttributionOptions {
@@ -63,11 +63,15 @@ export class GradCam implements Attribution<GradCamOptions> {
     checkPositiveInt(options.batchSize, 'batchSize', this.name);
     const layer = resolveCamLayer(this.model, options.layer, this.name);
     const [, , H, W] = input.dims as [number, number, number, number];
-    return mapBatches(
+    const total = input.batchSize;
+    const progress = options.onProgress;
+    const map = await mapBatches(
       input,
       options.batchSize ?? input.batchSize,
       async (chunk, start, end) => {
-        const res = await this.model.gradients(chunk as Tensor, sliceTargets(target, start, end), { rule: 'gradient', layers: [layer], inputGradient: false });
+        // The model reports its own runtime batches, so progress moves within one long chunk too.
+        const onProgress: ProgressCallback | undefined = progress && ((p) => progress({ done: start + Math.min(p.done, end - start), total, stage: this.name }));
+        const res = await this.model.gradients(chunk as Tensor, sliceTargets(target, start, end), { rule: 'gradient', layers: [layer], inputGradient: false, ...(onProgress ? { onProgress } : {}) });
         const lg = res.layers[layer];
         if (!lg) throw new WhiteBoxError('RUNTIME_ERROR', `grad-cam: the model returned no activation/gradient for layer '${layer}'`, { layer });
         if (lg.activation.rank !== 4) {
@@ -77,9 +81,11 @@ export class GradCam implements Attribution<GradCamOptions> {
         if (options.upsample === false || (cam.dims[2] === H && cam.dims[3] === W)) return cam;
         return resizeBilinear(cam, H, W);
       },
-      options.onProgress,
+      progress,
       this.name,
     );
+    checkFiniteResult(map, `${this.name} map (layer '${layer}')`);
+    return map;
   }
 }
 

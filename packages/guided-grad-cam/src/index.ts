@@ -1,6 +1,6 @@
 import {
   type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
-  Tensor, checkAttributionInput, checkPositiveInt,
+  Tensor, checkAttributionInput, checkFiniteResult, checkPositiveInt,
 } from '@whitebox/core';
 import { GuidedBackprop } from '@whitebox/guided-backprop';
 import { GradCam, resolveCamLayer } from '@whitebox/grad-cam';
@@ -43,7 +43,9 @@ export class GuidedGradCam implements Attribution<GuidedGradCamOptions> {
         for (let p = 0; p < hw; p++) out[o + p] = gb.data[o + p]! * cam.data[b * hw + p]!;
       }
     }
-    return new Tensor(out, input.dims);
+    const map = new Tensor(out, input.dims);
+    checkFiniteResult(map, `${this.name} map`);
+    return map;
   }
 }
 

@@ -1,6 +1,6 @@
 import {
   type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets, type Tensor,
-  checkAttributionInput, checkPositiveInt, inputGradients,
+  checkAttributionInput, checkFiniteResult, checkPositiveInt, inputGradients,
 } from '@whitebox/core';
 
 export type InputXGradientOptions = AttributionOptions;
@@ -15,6 +15,7 @@ export class InputXGradient implements Attribution<InputXGradientOptions> {
     checkPositiveInt(options.batchSize, 'batchSize', this.name);
     const grad = await inputGradients(this.model, input, target, 'gradient', { batchSize: options.batchSize, onProgress: options.onProgress, stage: this.name });
     for (let i = 0; i < grad.size; i++) grad.data[i] = grad.data[i]! * input.data[i]!;
+    checkFiniteResult(grad, `${this.name} map`);
     return grad;
   }
 }

@@ -1,6 +1,7 @@
 import {
   type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
-  Tensor, WhiteBoxError, check, checkAttributionInput, checkFiniteValues, checkPositiveInt, formatShape, repeatTargets, sliceTargets, targetScores,
+  LIMITS, Tensor, WhiteBoxError, check, checkAttributionInput, checkFiniteResult, checkFiniteValues, checkLimit, checkPositiveInt, formatShape,
+  repeatTargets, sliceTargets, targetScores,
 } from '@whitebox/core';
 
 /** How the path integral is approximated (Captum's riemann_* and gausslegendre). */
@@ -16,6 +17,11 @@ export interface IntegratedGradientsOptions extends AttributionOptions {
   method?: IntegrationMethod;
   /** Largest number of path points (inputs × steps) sent to the model in one call (default 1024). */
   batchSize?: number;
+  /**
+   * Largest `steps` accepted (default LIMITS.integratedGradientsSteps, 10,000): a guard against a typo such as 1e9
+   * (memory for the path points, and Gauss–Legendre nodes cost O(steps²) to compute: about 1 s at 10,000).
+   */
+  maxSteps?: number;
 }
 
 export interface IntegratedGradientsResult {
@@ -67,9 +73,10 @@ export function gaussLegendre(n: number): { nodes: Float64Array; weights: Float6
   return { nodes, weights };
 }
 
-/** Path points α ∈ [0, 1] and their weights (summing to 1) for a quadrature. */
-export function pathPoints(steps: number, method: IntegrationMethod = 'gauss-legendre'): { alphas: Float64Array; weights: Float64Array } {
+/** Path points α ∈ [0, 1] and their weights (summing to 1) for a quadrature; `steps` ≤ `maxSteps`. */
+export function pathPoints(steps: number, method: IntegrationMethod = 'gauss-legendre', maxSteps: number = LIMITS.integratedGradientsSteps): { alphas: Float64Array; weights: Float64Array } {
   check(Number.isInteger(steps) && steps >= 1, `integrated-gradients: steps must be an integer ≥ 1, got ${steps}`, { steps });
+  checkLimit(steps, maxSteps, 'integrated-gradients: steps', 'pass maxSteps to allow more; Gauss–Legendre nodes cost O(steps²) to compute');
   const alphas = new Float64Array(steps);
   const weights = new Float64Array(steps).fill(1 / steps);
   switch (method) {
@@ -149,7 +156,9 @@ export class IntegratedGradients implements Attribution<IntegratedGradientsOptio
     checkPositiveInt(options.batchSize, 'batchSize', this.name);
     const steps = options.steps ?? 50;
     check(Number.isInteger(steps) && steps >= 1, `integrated-gradients: steps must be an integer ≥ 1, got ${steps}`, { steps });
-    const { alphas, weights } = pathPoints(steps, options.method ?? 'gauss-legendre');
+    const maxSteps = options.maxSteps ?? LIMITS.integratedGradientsSteps;
+    check(Number.isInteger(maxSteps) && maxSteps >= 1, `integrated-gradients: maxSteps must be an integer ≥ 1, got ${maxSteps}`, { maxSteps });
+    const { alphas, weights } = pathPoints(steps, options.method ?? 'gauss-legendre', maxSteps);
     const baseline = this.baselineOf(input, options.baseline);
     const n = input.batchSize;
     const item = input.itemSize;
@@ -185,6 +194,7 @@ export class IntegratedGradients implements Attribution<IntegratedGradientsOptio
     const out = new Float32Array(n * item);
     for (let i = 0; i < out.length; i++) out[i] = (x[i]! - x0[i]!) * acc[i]!;
     const attributions = new Tensor(out, input.dims);
+    checkFiniteResult(attributions, `${this.name} map`);
     if (!withDelta) return { attributions };
     const both = new Float32Array(2 * n * item);
     both.set(x, 0);
@@ -200,6 +210,7 @@ export class IntegratedGradients implements Attribution<IntegratedGradientsOptio
       for (let i = 0; i < item; i++) s += out[b * item + i]!;
       delta[b] = s - (inputScores[b]! - baselineScores[b]!);
     }
+    checkFiniteResult(delta, `${this.name}: completeness delta`);
     return { attributions, delta, inputScores, baselineScores };
   }
 }

@@ -109,7 +109,7 @@ export interface PipelineOutput {
 /** Maps of a whole dataset split, computed in chunks with progress, cached on disk. */
 export async function datasetRelevance(model: Model, method: PipelineMethod, ds: ImageDataset, split: string, cacheDir: string | undefined, onProgress?: ProgressCallback, chunk = 256): Promise<{ data: Float32Array; hit: boolean }> {
   const hw = ds.height * ds.width;
-  const key = { kind: 'relevance', version: 1, model: model.modelHash, method: method.id, options: method.options ?? null, dataset: ds.name, split, count: ds.count, images: digest(ds.images) };
+  const key = { kind: 'relevance', version: 2 /* 2: SmoothGrad noise keyed per input (seed, pixels, sample) */, model: model.modelHash, method: method.id, options: method.options ?? null, dataset: ds.name, split, count: ds.count, images: digest(ds.images) };
   return cachedFloat32(cacheDir, key, ds.count * hw, async () => {
     const explainer = method.explainer(model);
     const out = new Float32Array(ds.count * hw);

@@ -1,5 +1,5 @@
 import {
-  Rng, Tensor, WhiteBoxError, batchRanges, concatBatch, formatShape, mapBatches, resolveBackend, targetsToCotangent,
+  LIMITS, Rng, Tensor, WhiteBoxError, batchRanges, checkLimit, checkSessionOptions, readFileCapped, type CappedReadFs, concatBatch, formatShape, mapBatches, resolveBackend, targetsToCotangent,
   type Device, type ForwardResult, type GradientOptions, type GradientResult, type InferenceSession, type LayerInfo,
   type LoadModelOptions, type Model, type ProgressCallback, type ReluRule, type SessionOptions, type Targets,
   type TensorData, RELU_RULES,
@@ -18,15 +18,15 @@ async function nodeModule<T>(name: string): Promise<T> {
   return (await import(/* @vite-ignore */ name)) as T;
 }
 
-/** Reads a model file (Node only; loaded lazily so that the package works in browsers). */
-export async function readModelFile(path: string): Promise<Uint8Array> {
-  const fs = await nodeModule<typeof import('node:fs/promises')>('node:fs/promises');
-  try {
-    return new Uint8Array(await fs.readFile(path));
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new WhiteBoxError(code === 'ENOENT' ? 'NOT_FOUND' : 'INVALID_ARGUMENT', `cannot read ONNX model ${path}: ${(err as Error).message}`, { file: path }, { cause: err });
-  }
+/**
+ * Reads a model file (Node only; loaded lazily so that the package works in browsers): regular files only (a FIFO,
+ * /dev/zero or a directory is refused without blocking), at most `maxBytes` (default LIMITS.modelBytes).
+ */
+export async function readModelFile(path: string, options: { maxBytes?: number } = {}): Promise<Uint8Array> {
+  const fs = await nodeModule<CappedReadFs>('node:fs');
+  const maxBytes = options.maxBytes ?? LIMITS.modelBytes;
+  if (!(Number.isInteger(maxBytes) && maxBytes >= 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `maxModelBytes must be an integer ≥ 1, got ${maxBytes}`);
+  return readFileCapped(fs, path, { maxBytes, what: 'ONNX model', raise: 'pass maxModelBytes to loadModel to accept larger models' });
 }
 
 /** sha256 hex of bytes via WebCrypto (Node 20 and browsers). */
@@ -122,6 +122,7 @@ class OnnxModel implements Model {
     this.executionProvider = options.device ?? (backend.devices[0] as Device);
     if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${options.batchSize}`);
     this.batchSize = this.fixed ?? options.batchSize ?? 64;
+    checkLimit(this.batchSize, LIMITS.batchSize, 'batchSize');
   }
 
   private session(bytes: () => Uint8Array, nodeCount: number): Promise<InferenceSession> {
@@ -244,8 +245,15 @@ function padBatch<D extends TensorData>(t: Tensor<D>, size: number): Tensor<D> {
  * themselves on import). `bytesOrPath` is ONNX bytes, or a file path in Node.
  */
 export async function loadModel(bytesOrPath: Uint8Array | string, options: LoadModelOptions = {}): Promise<Model> {
+  if (options === null || typeof options !== 'object') throw new WhiteBoxError('INVALID_ARGUMENT', `loadModel options must be an object, got ${String(options)}`);
+  // Session options are checked before any work (a bad device or thread count fails here, not at the first call).
+  checkSessionOptions(options);
+  resolveBackend(options);
+  if (typeof bytesOrPath !== 'string' && !(bytesOrPath instanceof Uint8Array)) {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `loadModel expects ONNX bytes (Uint8Array) or a file path, got ${bytesOrPath === null ? 'null' : typeof bytesOrPath}`);
+  }
   const source = typeof bytesOrPath === 'string' ? bytesOrPath : undefined;
-  const bytes = typeof bytesOrPath === 'string' ? await readModelFile(bytesOrPath) : bytesOrPath;
+  const bytes = typeof bytesOrPath === 'string' ? await readModelFile(bytesOrPath, { maxBytes: options.maxModelBytes }) : bytesOrPath;
   const prepared = prepareModel(bytes, source, { output: options.output, maxElements: options.maxElements });
   return new OnnxModel(prepared, bytes, await sha256Hex(bytes), options, source);
 }

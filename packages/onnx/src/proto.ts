@@ -161,3 +161,46 @@ export function makeValueInfo(name: string, dims: readonly (number | string | nu
     },
   };
 }
+
+/**
+ * Names of the tensors whose data lives in external files (initializers, sparse initializers, Constant/attribute
+ * tensors, in subgraphs too). WhiteBox reads no external data anywhere: ONNX Runtime would resolve such paths against
+ * the process's working directory, not the model's.
+ */
+export function externalDataTensors(model: IModelProto): string[] {
+  const out: string[] = [];
+  const external = onnx.TensorProto.DataLocation.EXTERNAL;
+  const tensor = (t: ITensorProto | null | undefined, where: string) => {
+    if (t && (t.dataLocation === external || (t.externalData?.length ?? 0) > 0)) out.push(`${where} '${t.name || '(unnamed)'}'`);
+  };
+  const graph = (g: IGraphProto | null | undefined, depth: number) => {
+    if (!g || depth > 64) return;
+    for (const t of g.initializer ?? []) tensor(t, 'initializer');
+    for (const s of g.sparseInitializer ?? []) {
+      tensor(s.values, 'sparse initializer values');
+      tensor(s.indices, 'sparse initializer indices');
+    }
+    for (const n of g.node ?? []) {
+      for (const a of n.attribute ?? []) {
+        tensor(a.t, `attribute '${a.name}' of node '${n.name || n.opType}'`);
+        for (const t of a.tensors ?? []) tensor(t, `attribute '${a.name}' of node '${n.name || n.opType}'`);
+        graph(a.g, depth + 1);
+        for (const sg of a.graphs ?? []) graph(sg, depth + 1);
+      }
+    }
+  };
+  graph(model.graph, 0);
+  return out;
+}
+
+/** Throws INVALID_MODEL when the model stores any tensor in an external file (see externalDataTensors). */
+export function checkNoExternalData(model: IModelProto, source?: string): void {
+  const ext = externalDataTensors(model);
+  if (ext.length > 0) {
+    throw new WhiteBoxError(
+      'INVALID_MODEL',
+      `ONNX model${source ? ` ${source}` : ''} stores tensor data in external files (${ext.slice(0, 3).join(', ')}${ext.length > 3 ? `, and ${ext.length - 3} more` : ''}), which WhiteBox does not read; save the model with its weights inside`,
+      { file: source, tensors: ext.slice(0, 20) },
+    );
+  }
+}

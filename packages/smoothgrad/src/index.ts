@@ -1,6 +1,7 @@
 import {
   type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
-  Rng, Tensor, WhiteBoxError, check, checkAttributionInput, checkPositiveInt, repeatTargets, sliceTargets,
+  LIMITS, Rng, Tensor, WhiteBoxError, check, checkAttributionInput, checkFiniteResult, checkFiniteValues, checkLimit, checkPositiveInt, formatShape,
+  repeatTargets, sliceTargets,
 } from '@whitebox/core';
 
 /** mean (SmoothGrad), mean of squares (SmoothGrad²), variance (VarGrad) of the maps over noisy copies. */
@@ -13,8 +14,24 @@ export interface SmoothGradOptions<B extends AttributionOptions = AttributionOpt
   /** Noise σ as a fraction of each input's (max − min) (default 0.15); 0 gives the base method exactly. */
   sigma?: number;
   variant?: SmoothGradVariant;
-  /** Noise seed (default 0): same seed, same maps. */
+  /**
+   * Noise seed (default 0): same seed, same maps. The noise of copy s of an input is a function of (seed, the
+   * input's key, s) only, so an image gets the same map alone, in any batch and at any position in it.
+   */
   seed?: number;
+  /**
+   * One integer key per input (e.g. its index in the dataset) for the noise streams. Default: a hash of the
+   * input's pixels, so identical images get identical noise whatever batch they are in.
+   */
+  keys?: ArrayLike<number>;
+  /**
+   * The noise to add, in pixel space: [N × samples, C, H, W], copies of input b at rows b·samples … b·samples +
+   * samples − 1 (e.g. another library's noise, to replay it exactly). Replaces the generated noise; `sigma` and
+   * `seed` are then not used.
+   */
+  noise?: Tensor;
+  /** Largest `samples` accepted (default LIMITS.smoothGradSamples, 10,000). */
+  maxSamples?: number;
   /** Largest number of noisy copies (inputs × samples) handed to the base method at once (default 1024). */
   batchSize?: number;
   /** Options passed to the base method (its own batchSize defaults to this one's). */
@@ -54,11 +71,11 @@ const FN = new Float64Array(128);
  * does not depend on how it is split into chunks.
  */
 export class NormalStream {
-  /** mulberry32 state, seeded from the given Rng (inlined here: this loop runs millions of times). */
+  /** mulberry32 state, seeded from the given Rng or 32-bit state (inlined here: this loop runs millions of times). */
   private state: number;
 
-  constructor(rng: Rng) {
-    this.state = (rng.next() * 4294967296) >>> 0;
+  constructor(seed: Rng | number) {
+    this.state = typeof seed === 'number' ? seed >>> 0 : (seed.next() * 4294967296) >>> 0;
   }
 
   /** Next 32-bit draw as a signed int. */
@@ -103,8 +120,44 @@ export class NormalStream {
   }
 }
 
-function checkOptions(o: { samples?: number; sigma?: number; variant?: string; seed?: number }, what: string): void {
-  if (o.samples !== undefined) check(Number.isInteger(o.samples) && o.samples >= 1, `${what}: samples must be an integer ≥ 1, got ${o.samples}`, { samples: o.samples });
+/** murmur3's 32-bit finalizer: a bijective mix with full avalanche. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The state of the noise stream of copy `sample` of the input with `key`: a function of (seed, key, sample) only. */
+export function noiseStreamState(seed: number, key: number, sample: number): number {
+  let h = fmix32((seed ^ 0x9e3779b9) >>> 0);
+  h = fmix32((h ^ Math.imul(key >>> 0, 0xcc9e2d51)) >>> 0);
+  h = fmix32((h ^ Math.floor(key / 4294967296)) >>> 0);
+  return fmix32((h ^ Math.imul(sample + 1, 0x1b873593)) >>> 0);
+}
+
+/** A 32-bit key per input from its pixels' bits (FNV-1a): the default, batch-independent noise key. */
+export function pixelKeys(input: Tensor): Uint32Array {
+  const n = input.batchSize;
+  const item = input.itemSize;
+  const words = new Uint32Array(input.data.buffer, input.data.byteOffset, input.data.length);
+  const out = new Uint32Array(n);
+  for (let b = 0; b < n; b++) {
+    let h = 0x811c9dc5;
+    for (let i = b * item; i < (b + 1) * item; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+    out[b] = fmix32(h >>> 0);
+  }
+  return out;
+}
+
+function checkOptions(o: { samples?: number; sigma?: number; variant?: string; seed?: number; maxSamples?: number }, what: string): void {
+  if (o.maxSamples !== undefined) check(Number.isInteger(o.maxSamples) && o.maxSamples >= 1, `${what}: maxSamples must be an integer ≥ 1, got ${o.maxSamples}`, { maxSamples: o.maxSamples });
+  if (o.samples !== undefined) {
+    check(Number.isInteger(o.samples) && o.samples >= 1, `${what}: samples must be an integer ≥ 1, got ${o.samples}`, { samples: o.samples });
+    checkLimit(o.samples, o.maxSamples ?? LIMITS.smoothGradSamples, `${what}: samples`, 'pass maxSamples to allow more');
+  }
   if (o.sigma !== undefined) check(typeof o.sigma === 'number' && Number.isFinite(o.sigma) && o.sigma >= 0, `${what}: sigma must be a finite number ≥ 0 (a fraction of each input's max − min), got ${o.sigma}`, { sigma: o.sigma });
   if (o.variant !== undefined && !SMOOTHGRAD_VARIANTS.includes(o.variant as SmoothGradVariant)) {
     throw new WhiteBoxError('INVALID_ARGUMENT', `${what}: unknown variant '${o.variant}' (known: ${SMOOTHGRAD_VARIANTS.join(', ')})`, { variant: o.variant });
@@ -142,6 +195,27 @@ export class SmoothGrad<B extends AttributionOptions = AttributionOptions> imple
     const n = input.batchSize;
     const item = input.itemSize;
     const total = n * samples;
+    const given = o.noise;
+    if (given !== undefined) {
+      if (!(given instanceof Tensor) || given.dtype !== 'float32') throw new WhiteBoxError('INVALID_ARGUMENT', `${what}: noise must be a float32 Tensor [N × samples, ${input.dims.slice(1).join(', ')}]`);
+      const want = [total, ...input.dims.slice(1)];
+      if (given.rank !== want.length || given.dims.some((d, i) => d !== want[i])) {
+        throw new WhiteBoxError('SHAPE_MISMATCH', `${what}: noise has shape ${formatShape(given.dims)}, expected ${formatShape(want)} (${n} inputs × ${samples} samples)`, { expected: want, got: given.dims });
+      }
+      checkFiniteValues(given, `${what}: noise`);
+    }
+    let keys: ArrayLike<number>;
+    if (o.keys !== undefined) {
+      const k = o.keys;
+      if (k === null || typeof k !== 'object' || typeof k.length !== 'number' || k.length !== n) {
+        throw new WhiteBoxError('INVALID_ARGUMENT', `${what}: keys must give one integer per input (${n}), got ${k === null || typeof k !== 'object' ? String(k) : `${k.length} keys`}`);
+      }
+      for (let b = 0; b < n; b++) check(Number.isSafeInteger(k[b]) && k[b]! >= 0, `${what}: keys[${b}] must be a non-negative integer, got ${k[b]}`);
+      keys = k;
+    } else {
+      keys = given || sigma === 0 ? new Uint32Array(n) : pixelKeys(input);
+    }
+    const seed = o.seed ?? 0;
 
     // Per-input noise scale σ · (max − min).
     const scale = new Float64Array(n);
@@ -156,7 +230,6 @@ export class SmoothGrad<B extends AttributionOptions = AttributionOptions> imple
       scale[b] = sigma * (hi - lo);
     }
 
-    const noise = new NormalStream(new Rng(o.seed ?? 0));
     const allTargets = repeatTargets(target, n, samples);
     let mean: Float64Array | undefined;
     let m2: Float64Array | undefined;
@@ -167,14 +240,23 @@ export class SmoothGrad<B extends AttributionOptions = AttributionOptions> imple
     for (let start = 0; start < total; start += chunk) {
       const end = Math.min(total, start + chunk);
       const noisy = new Float32Array((end - start) * item);
-      // The noise stream is consumed in item order, so chunking does not change the result.
-      if (sigma > 0) noise.fill(noisy);
       for (let p = start; p < end; p++) {
         const b = Math.floor(p / samples);
-        const s = scale[b]!;
         const src = b * item;
         const dst = (p - start) * item;
-        for (let i = 0; i < item; i++) noisy[dst + i] = input.data[src + i]! + s * noisy[dst + i]!;
+        const row = noisy.subarray(dst, dst + item);
+        if (given) {
+          for (let i = 0; i < item; i++) row[i] = input.data[src + i]! + given.data[p * item + i]!;
+          continue;
+        }
+        const s = scale[b]!;
+        if (s === 0) {
+          row.set(input.data.subarray(src, src + item));
+          continue;
+        }
+        // Each copy's noise comes from its own stream: chunking, batch size and position do not change it.
+        new NormalStream(noiseStreamState(seed, Number(keys[b]), p % samples)).fill(row);
+        for (let i = 0; i < item; i++) row[i] = input.data[src + i]! + s * row[i]!;
       }
       const maps = await this.base.attribute(new Tensor(noisy, [end - start, ...input.dims.slice(1)]), sliceTargets(allTargets, start, end), {
         batchSize: chunk,
@@ -213,7 +295,10 @@ export class SmoothGrad<B extends AttributionOptions = AttributionOptions> imple
     } else {
       for (let i = 0; i < out.length; i++) out[i] = mean![i]!;
     }
-    return new Tensor(out, mapDims);
+    const map = new Tensor(out, mapDims);
+    // Float32 overflow of squares / variances shows up here, not as Inf maps.
+    checkFiniteResult(map, `${what} map`);
+    return map;
   }
 }
 

@@ -1,6 +1,6 @@
 import {
   type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets, type Tensor,
-  checkAttributionInput, checkPositiveInt, inputGradients,
+  checkAttributionInput, checkFiniteResult, checkPositiveInt, inputGradients,
 } from '@whitebox/core';
 
 export interface VanillaGradientOptions extends AttributionOptions {
@@ -18,6 +18,7 @@ export class VanillaGradient implements Attribution<VanillaGradientOptions> {
     checkPositiveInt(options.batchSize, 'batchSize', this.name);
     const grad = await inputGradients(this.model, input, target, 'gradient', { batchSize: options.batchSize, onProgress: options.onProgress, stage: this.name });
     if (options.abs) for (let i = 0; i < grad.size; i++) grad.data[i] = Math.abs(grad.data[i]!);
+    checkFiniteResult(grad, `${this.name} map`);
     return grad;
   }
 }

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { STAGES } from '@whitebox/metrics';
+import { enumListOption, outDirOption } from '../options.js';
 import { evaluateCommand, evaluationOptions, guardEarlyExit, type EvaluationCliOptions } from './run.js';
 
 /** Registers `whitebox evaluate`: chosen evaluations of chosen methods; raw results (JSON/CSV) and their report. */
 export function register(program: Command): void {
   evaluationOptions(program.command('evaluate').description('evaluate attribution methods (selectivity, ROAR/KAR, ROAD, sanity check, coherence) on a model and dataset'))
-    .option('--stages <list>', `evaluations to run, comma-separated: ${STAGES.join(', ')} (default: all)`)
-    .option('--out <dir>', 'results directory (results.json, CSV, PNG, index.html)', 'results')
+    .option('--stages <list>', `evaluations to run, comma-separated: ${STAGES.join(', ')} (default: all)`, (v: string) => enumListOption('--stages', STAGES)(v).join(','))
+    .option('--out <dir>', 'results directory (results.json, CSV, PNG, index.html)', outDirOption('--out'), 'results')
     .action(async (opts: EvaluationCliOptions) => {
       const stages = opts.stages?.split(',').map((s) => s.trim());
       // ROAR/KAR needs its maps stage.

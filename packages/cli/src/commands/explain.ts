@@ -1,13 +1,14 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import '@whitebox/backend-node';
-import { type BackendName, type Device, type Model, Tensor, WhiteBoxError, concatBatch } from '@whitebox/core';
+import { type BackendName, type Device, DEVICES, LIMITS, type Model, Tensor, WhiteBoxError, concatBatch, readFileCapped } from '@whitebox/core';
 import { type Dataset, loadCifar10, loadMnist, toTensor } from '@whitebox/datasets';
 import { loadModel } from '@whitebox/onnx';
 import { COLORMAPS, type ColormapName, encodePng, imageToRgba, mapToRgba, overlay, pngToTensor, saliencyGrid, scaleNearest } from '@whitebox/visualize';
 import { progressBar } from '../progress.js';
 import { parseSmoothGrad, resolveMethods } from '../methods.js';
+import { enumOption, ensureOutDir, intOption, nonEmptyOption, numberOption, outDirOption, targetOption, usageError, validatedOption, writeOutputFile } from '../options.js';
 
 export interface ExplainOptions {
   model: string;
@@ -79,12 +80,8 @@ async function loadInputs(model: Model, o: ExplainOptions): Promise<{ x: Tensor;
     if (o.dataset) throw new WhiteBoxError('INVALID_ARGUMENT', 'give either --input files or --dataset with --index, not both');
     const parts: Tensor[] = [];
     for (const file of o.input) {
-      let bytes: Uint8Array;
-      try {
-        bytes = readFileSync(file);
-      } catch (err) {
-        throw new WhiteBoxError('NOT_FOUND', `input image not found or unreadable: ${file}`, { file }, { cause: err });
-      }
+      // A PNG file is at most 64 MiB; its pixel count is checked from the header before decoding.
+      const bytes = readFileCapped(fs, file, { maxBytes: 64 << 20, what: 'input image' });
       parts.push(await pngToTensor(bytes, { channels: c, height: h, width: w }, file));
     }
     return { x: concatBatch(parts), sources: o.input };
@@ -107,6 +104,8 @@ async function loadInputs(model: Model, o: ExplainOptions): Promise<{ x: Tensor;
 export async function explain(o: ExplainOptions): Promise<ExplainResult> {
   const colormap = o.colormap ?? 'inferno';
   if (!COLORMAPS.includes(colormap)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown colormap '${colormap}' (known: ${COLORMAPS.join(', ')})`);
+  const alpha = o.alpha ?? 0.5;
+  if (!(typeof alpha === 'number' && alpha >= 0 && alpha <= 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `--alpha must be a number in [0, 1], got ${o.alpha}`);
   const methods = resolveMethods(o.methods ?? 'all', { smoothgrad: o.smoothgrad ? parseSmoothGrad(o.smoothgrad) : undefined });
   if (o.backend === 'web') await import('@whitebox/backend-web');
   const model = await loadModel(o.model, { backend: o.backend, device: o.device, threads: o.threads });
@@ -126,17 +125,16 @@ export async function explain(o: ExplainOptions): Promise<ExplainResult> {
       }
       targets = Array(n).fill(t);
     }
-    mkdirSync(o.out, { recursive: true });
+    ensureOutDir(o.out, '--out');
     const files: string[] = [];
     const write = (name: string, bytes: Uint8Array | string) => {
       const p = join(o.out, name);
-      writeFileSync(p, bytes);
+      writeOutputFile(p, bytes);
       files.push(p);
       return name;
     };
     const [, , h, w] = x.dims as [number, number, number, number];
     const scale = Math.max(1, Math.ceil(112 / Math.max(h, w)));
-    const alpha = o.alpha ?? 0.5;
     const stem = (s: string) => basename(s).replace(/\.png$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_');
     for (let b = 0; b < n; b++) write(`${String(b).padStart(2, '0')}-${stem(sources[b]!)}-input.png`, await encodePng(scaleNearest(imageToRgba(x.item(b)), scale)));
     const columns: { name: string; maps: Tensor }[] = [];
@@ -183,36 +181,28 @@ export async function explain(o: ExplainOptions): Promise<ExplainResult> {
   }
 }
 
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new WhiteBoxError('INVALID_ARGUMENT', `${name} must be an integer ≥ 1, got '${v}'`);
-    return n;
-  };
-}
-
 /** Registers `whitebox explain`. */
 export function register(program: Command): void {
   program
     .command('explain')
     .description('Explain predictions: saliency maps as PNGs (one per image and method, plus a grid) and predictions.json')
-    .requiredOption('--model <file>', 'ONNX image classifier (pixels in [0, 1], NCHW)')
+    .requiredOption('--model <file>', 'ONNX image classifier (pixels in [0, 1], NCHW)', nonEmptyOption('--model'))
     .option('--input <files...>', 'PNG image(s), resized to the model input')
-    .option('--dataset <name>', 'mnist | cifar10 (test split)')
-    .option('--index <spec>', "test-set indices: '0..9', '3' or '1,5,7'", '0')
+    .option('--dataset <name>', 'mnist | cifar10 (test split)', enumOption('--dataset', ['mnist', 'cifar10'] as const))
+    .option('--index <spec>', "test-set indices: '0..9', '3' or '1,5,7'", (v: string) => { if (!/^\s*\d+(\.\.\d+)?(\s*,\s*\d+(\.\.\d+)?)*\s*$/.test(v)) throw usageError(`--index expects 'a..b', 'n' or a comma list, got '${v}'`); return v; }, '0')
     .option('--data-dir <dir>', 'dataset directory (IDX files / CIFAR-10 binary batches)')
-    .option('--methods <list>', "'all' or comma-separated method ids (vargrad, smoothgrad-squared/guided-backprop, ...)", 'all')
-    .option('--target <class>', "class to explain: a class index, 'predicted' (default) or 'label'")
-    .option('--smoothgrad <n,sigma>', 'wrap every method in SmoothGrad with n samples and noise σ (fraction of max − min)')
-    .option('--steps <n>', 'integrated-gradients steps (default 50)', int('--steps'))
-    .option('--layer <name>', 'Grad-CAM layer (default: the last conv block)')
-    .option('--colormap <name>', `${COLORMAPS.join(' | ')}`, 'inferno')
-    .option('--alpha <a>', 'overlay alpha of maps on the input in the per-map PNGs (0 = map only)', (v: string) => Number(v), 0.5)
-    .option('--out <dir>', 'output directory', 'maps')
-    .option('--backend <name>', 'node | web', 'node')
-    .option('--device <device>', 'cpu | cuda (node), wasm (web)')
-    .option('--threads <n>', 'intra-op threads', int('--threads'))
-    .option('--batch-size <n>', 'largest batch per runtime call', int('--batch-size'))
+    .option('--methods <list>', "'all' or comma-separated method ids (vargrad, smoothgrad-squared/guided-backprop, ...)", validatedOption((v) => { resolveMethods(v); return v; }), 'all')
+    .option('--target <class>', "class to explain: a class index, 'predicted' (default) or 'label'", targetOption('--target'))
+    .option('--smoothgrad <n,sigma>', 'wrap every method in SmoothGrad with n samples and noise σ (fraction of max − min)', validatedOption((v) => { parseSmoothGrad(v); return v; }))
+    .option('--steps <n>', 'integrated-gradients steps (default 50)', intOption('--steps', { max: LIMITS.integratedGradientsSteps, maxWhy: 'the integrated-gradients step limit' }))
+    .option('--layer <name>', 'Grad-CAM layer (default: the last conv block)', nonEmptyOption('--layer'))
+    .option('--colormap <name>', `${COLORMAPS.join(' | ')}`, enumOption('--colormap', COLORMAPS), 'inferno')
+    .option('--alpha <a>', 'overlay alpha of maps on the input in the per-map PNGs (0 = map only)', numberOption('--alpha', { min: 0, max: 1 }), 0.5)
+    .option('--out <dir>', 'output directory', outDirOption('--out'), 'maps')
+    .option('--backend <name>', 'node | web', enumOption('--backend', ['node', 'web'] as const), 'node')
+    .option('--device <device>', 'cpu | cuda (node), wasm (web)', enumOption('--device', DEVICES))
+    .option('--threads <n>', 'intra-op threads', intOption('--threads', { max: LIMITS.threads, maxWhy: 'the documented thread limit' }))
+    .option('--batch-size <n>', 'largest batch per runtime call', intOption('--batch-size', { max: LIMITS.batchSize }))
     .action(async (opts: ExplainOptions) => {
       const r = await explain(opts);
       const lines = r.predictions.items.map((it) => `${it.source}: predicted ${r.predictions.classes[it.prediction]} (p = ${it.probability.toFixed(3)})${it.label !== undefined ? `, label ${r.predictions.classes[it.label]}` : ''}`);

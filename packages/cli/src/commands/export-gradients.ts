@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { RELU_RULES, WhiteBoxError, type ReluRule } from '@whitebox/core';
 import { exportGradientGraphs } from '@whitebox/onnx';
 import { progressBar } from '../progress.js';
+import { ensureOutDir, outDirOption, validatedOption } from '../options.js';
 
 export interface ExportGradientsOptions {
   rules?: string;
@@ -28,6 +29,7 @@ export function parseRules(value: string | undefined): ReluRule[] {
 export async function exportGradients(modelPath: string, options: ExportGradientsOptions = {}): Promise<string[]> {
   const rules = parseRules(options.rules);
   const layers = parseList(options.layers);
+  if (options.out !== undefined) ensureOutDir(options.out, '--out');
   const bar = progressBar('export-gradients');
   try {
     return await exportGradientGraphs(modelPath, options.out ?? dirname(modelPath), rules, { layers, onProgress: bar.update });
@@ -42,9 +44,9 @@ export function register(program: Command): void {
     .command('export-gradients')
     .description('Write the gradient graphs of an ONNX classifier (one per ReLU rule): standard-ONNX models with inputs [input, cotangent] and outputs logits, input_grad and <layer>:activation/<layer>:grad, runnable by any ONNX Runtime')
     .argument('<model>', 'ONNX model file (pixels in [0, 1] in, logits out)')
-    .option('--rules <list>', `comma-separated ReLU backward rules (${RELU_RULES.join(', ')})`, RELU_RULES.join(','))
+    .option('--rules <list>', `comma-separated ReLU backward rules (${RELU_RULES.join(', ')})`, validatedOption((v) => { parseRules(v); return v; }), RELU_RULES.join(','))
     .option('--layers <list>', 'comma-separated intermediate tensor names whose activation and gradient to output')
-    .option('--out <dir>', "output directory (default: the model's directory)")
+    .option('--out <dir>', "output directory (default: the model's directory)", outDirOption('--out'))
     .action(async (model: string, opts: ExportGradientsOptions) => {
       const files = await exportGradients(model, opts);
       for (const f of files) process.stdout.write(`${f}\n`);

@@ -1,19 +1,20 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import '@whitebox/backend-node';
-import { type BackendName, type Device, type Model, WhiteBoxError } from '@whitebox/core';
+import { type BackendName, type Device, DEVICES, LIMITS, type Model, WhiteBoxError } from '@whitebox/core';
 import { loadCifar10, loadMnist, type TrainTest } from '@whitebox/datasets';
 import {
   SCALES, SCALES_LIST, STAGES, fromAttribution, onnxCascade, runPipeline, simpleCnnRetrainer,
   type PipelineMethod, type PipelineOutput, type Scale, type ScaleSettings, type Stage,
 } from '@whitebox/metrics';
-import { loadModel } from '@whitebox/onnx';
+import { loadModel, readModelFile } from '@whitebox/onnx';
 import { SMOOTHGRAD_VARIANTS } from '@whitebox/smoothgrad';
 import { resolveMethods } from '../methods.js';
 import { progressBar } from '../progress.js';
+import { enumOption, ensureOutDir, intOption, nonEmptyOption, numberOption, outDirOption, validatedOption } from '../options.js';
 
 export interface EvaluationCliOptions {
   dataset: string;
@@ -78,6 +79,14 @@ function parseList<T extends string>(spec: string | undefined, known: readonly T
   return out as T[];
 }
 
+/** Parses `--fractions`: comma-separated numbers in [0, 1]. */
+export function parseFractions(spec: string): number[] {
+  const parts = spec.split(',').map((x) => x.trim());
+  const f = parts.map((x) => (/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(x) ? Number(x) : NaN));
+  if (f.length === 0 || f.some((x) => !Number.isFinite(x) || x < 0 || x > 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `--fractions expects comma-separated numbers in [0, 1], got '${spec}'`);
+  return f;
+}
+
 /** Settings for a scale with the command-line overrides applied. */
 export function settingsFor(o: EvaluationCliOptions): ScaleSettings {
   if (!SCALES_LIST.includes(o.scale as Scale)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown --scale '${o.scale}' (known: ${SCALES_LIST.join(', ')})`);
@@ -89,11 +98,7 @@ export function settingsFor(o: EvaluationCliOptions): ScaleSettings {
     s.roadSamples = Math.max(o.samples, 1);
     s.sanitySamples = Math.max(1, Math.min(o.samples, s.sanitySamples));
   }
-  if (o.fractions) {
-    const f = o.fractions.split(',').map((x) => Number(x.trim()));
-    if (f.some((x) => !Number.isFinite(x) || x < 0 || x > 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `--fractions expects comma-separated numbers in [0, 1], got '${o.fractions}'`);
-    s.fractions = f;
-  }
+  if (o.fractions) s.fractions = parseFractions(o.fractions);
   if (o.seeds !== undefined) s.seeds = Array.from({ length: o.seeds }, (_, i) => i);
   if (o.epochs !== undefined) s.epochs = o.epochs;
   return s;
@@ -105,6 +110,7 @@ export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: re
   const settings = settingsFor(o);
   const stages = parseList(o.stages, STAGES, 'stage') ?? [...defaultStages];
   const modelPath = defaultModelPath(o.dataset, o.model);
+  ensureOutDir(o.out, '--out');
   const log = (m: string): void => {
     if (!o.quiet) process.stderr.write(`${m}\n`);
   };
@@ -112,7 +118,7 @@ export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: re
   const rel = relative(process.cwd(), modelPath);
   const modelLabel = rel && !rel.startsWith('..') ? rel : resolve(modelPath);
   const t0 = performance.now();
-  const bytes = new Uint8Array(readFileSync(modelPath));
+  const bytes = await readModelFile(modelPath);
   const model = await loadModel(bytes, loadOptions);
   const data = await loadData(o.dataset, o.dataDir);
   log(`loaded ${modelLabel} and ${o.dataset} (${data.train.count} train, ${data.test.count} test images) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -153,35 +159,32 @@ export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: re
   }
 }
 
+/** @deprecated use intOption from ../options.js (kept for callers of the old helper). */
 export function int(name: string, min = 1) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new WhiteBoxError('INVALID_ARGUMENT', `${name} must be an integer ≥ ${min}, got '${v}'`);
-    return n;
-  };
+  return intOption(name, { min });
 }
 
 /** Options shared by `run` and `evaluate`. */
 export function evaluationOptions(cmd: Command): Command {
   return cmd
-    .option('--dataset <name>', 'mnist | cifar10', 'mnist')
-    .option('--scale <scale>', 'quick (≤ 10 min on MNIST, 2 cores) | standard (≤ 60 min) | full (whole datasets)', 'quick')
-    .option('--model <file>', 'ONNX classifier (default: models/<dataset>-simplecnn.onnx)')
-    .option('--data-dir <dir>', 'dataset directory (MNIST IDX files / CIFAR-10 binary batches)')
-    .option('--methods <list>', "methods to evaluate (default: all seven and the three SmoothGrad ensembles)")
-    .option('--cache-dir <dir>', 'where training-set maps are cached (default $WHITEBOX_DATA_DIR/maps or ~/.cache/whitebox/maps)')
-    .option('--steps <n>', 'selectivity steps (default 50)', int('--steps'))
-    .option('--patch <n>', 'selectivity: side of the square removed per step (default 1 pixel)', int('--patch'))
-    .option('--removal <value>', 'selectivity: value a removed pixel is set to, pixel space (default 0)', (v: string) => Number(v))
-    .option('--samples <n>', 'test images for selectivity/ROAD/sanity (default: per scale)', int('--samples'))
-    .option('--fractions <list>', 'ROAR/KAR fractions t (default 0.1,0.3,0.5,0.7,0.9)')
-    .option('--seeds <n>', 'ROAR/KAR retraining seeds (mean ± std)', int('--seeds'))
-    .option('--epochs <n>', 'ROAR/KAR retraining epochs (default: per scale)', int('--epochs'))
-    .option('--workers <n>', 'ROAR/KAR retrainings in parallel worker threads', int('--workers', 0), 2)
-    .option('--backend <name>', 'node | web', 'node')
-    .option('--device <device>', 'cpu | cuda (node), wasm (web)')
-    .option('--threads <n>', 'intra-op threads', int('--threads'))
-    .option('--batch-size <n>', 'largest batch per runtime call', int('--batch-size'))
+    .option('--dataset <name>', 'mnist | cifar10', enumOption('--dataset', DATASETS), 'mnist')
+    .option('--scale <scale>', 'quick (≤ 10 min on MNIST, 2 cores) | standard (≤ 60 min) | full (whole datasets)', enumOption('--scale', SCALES_LIST), 'quick')
+    .option('--model <file>', 'ONNX classifier (default: models/<dataset>-simplecnn.onnx)', nonEmptyOption('--model'))
+    .option('--data-dir <dir>', 'dataset directory (MNIST IDX files / CIFAR-10 binary batches)', nonEmptyOption('--data-dir'))
+    .option('--methods <list>', "methods to evaluate (default: all seven and the three SmoothGrad ensembles)", validatedOption((v) => { resolveMethods(v); return v; }))
+    .option('--cache-dir <dir>', 'where training-set maps are cached (default $WHITEBOX_DATA_DIR/maps or ~/.cache/whitebox/maps)', outDirOption('--cache-dir'))
+    .option('--steps <n>', 'selectivity steps (default 50)', intOption('--steps', { max: 100_000 }))
+    .option('--patch <n>', 'selectivity: side of the square removed per step (default 1 pixel)', intOption('--patch', { max: 4096 }))
+    .option('--removal <value>', 'selectivity: value a removed pixel is set to, pixel space (default 0)', numberOption('--removal', { min: 0, max: 1 }))
+    .option('--samples <n>', 'test images for selectivity/ROAD/sanity (default: per scale)', intOption('--samples'))
+    .option('--fractions <list>', 'ROAR/KAR fractions t (default 0.1,0.3,0.5,0.7,0.9)', validatedOption((v) => { parseFractions(v); return v; }))
+    .option('--seeds <n>', 'ROAR/KAR retraining seeds (mean ± std)', intOption('--seeds', { max: 1000 }))
+    .option('--epochs <n>', 'ROAR/KAR retraining epochs (default: per scale)', intOption('--epochs', { max: 10_000 }))
+    .option('--workers <n>', 'ROAR/KAR retrainings in parallel worker threads', intOption('--workers', { min: 0, max: 256 }), 2)
+    .option('--backend <name>', 'node | web', enumOption('--backend', ['node', 'web'] as const), 'node')
+    .option('--device <device>', 'cpu | cuda (node), wasm (web)', enumOption('--device', DEVICES))
+    .option('--threads <n>', 'intra-op threads', intOption('--threads', { max: LIMITS.threads, maxWhy: 'the documented thread limit' }))
+    .option('--batch-size <n>', 'largest batch per runtime call', intOption('--batch-size', { max: LIMITS.batchSize }))
     .option('--quiet', 'no progress output');
 }
 
@@ -205,7 +208,7 @@ export async function guardEarlyExit<T>(fn: () => Promise<T>): Promise<T> {
 /** Registers `whitebox run`: the whole evaluation (what `pnpm start` runs) and the report. */
 export function register(program: Command): void {
   evaluationOptions(program.command('run').description('run coherence, selectivity, ROAR, KAR, ROAD and the sanity check, write the report and print its path'))
-    .option('--out <dir>', 'report directory', 'report')
+    .option('--out <dir>', 'report directory', outDirOption('--out'), 'report')
     .action(async (opts: EvaluationCliOptions) => {
       const t0 = performance.now();
       const { files } = await guardEarlyExit(() => evaluateCommand(opts));

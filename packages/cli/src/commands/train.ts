@@ -1,12 +1,19 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import '@whitebox/backend-node';
-import { resolveBackend, WhiteBoxError } from '@whitebox/core';
+import { LIMITS, resolveBackend, WhiteBoxError } from '@whitebox/core';
 import { loadCifar10, loadMnist, subset, toTensor, type Dataset, type TrainTest } from '@whitebox/datasets';
 import { buildModelCard, classifierFromCheckpoint, modelCardMarkdown, trainSimpleCNN, type ModelCard, type TrainedClassifier } from '@whitebox/train';
 import { lineChartSvg } from '@whitebox/visualize';
 import { progressBar } from '../progress.js';
+import { ensureOutDir, enumOption, intOption, nonEmptyOption, numberOption, outDirOption, validatedOption, writeOutputFile } from '../options.js';
+
+/** A model name becomes file names (<name>.onnx, ...): letters, digits, '.', '_', '-'. */
+export function checkModelName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `--name must be 1-128 letters, digits, '.', '_' or '-' (it names the output files), got '${name}'`);
+  }
+}
 
 export interface TrainCommandOptions {
   dataset: 'mnist' | 'cifar10';
@@ -118,11 +125,11 @@ export async function writeModel(out: string, name: string, clf: TrainedClassifi
   }
   const evaluation = clf.evaluate(data.test);
   const card = buildModelCard({ name, classifier: clf, onnx, train: data.train, test: data.test, evaluation, datasetSource, parity, ...extra });
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, `${name}.onnx`), onnx);
-  writeFileSync(join(out, `${name}.json`), JSON.stringify(card, null, 2) + '\n');
-  writeFileSync(join(out, `${name}.md`), modelCardMarkdown(card));
-  writeFileSync(join(out, `${name}.curve.svg`), await curveSvg(card));
+  ensureOutDir(out, '--out');
+  writeOutputFile(join(out, `${name}.onnx`), onnx);
+  writeOutputFile(join(out, `${name}.json`), JSON.stringify(card, null, 2) + '\n');
+  writeOutputFile(join(out, `${name}.md`), modelCardMarkdown(card));
+  writeOutputFile(join(out, `${name}.curve.svg`), await curveSvg(card));
   return card;
 }
 
@@ -130,8 +137,17 @@ export async function trainCommand(o: TrainCommandOptions): Promise<ModelCard> {
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(s + '\n');
   };
+  if (o.dataset !== 'mnist' && o.dataset !== 'cifar10') throw new WhiteBoxError('INVALID_ARGUMENT', `--dataset must be mnist or cifar10, got '${String(o.dataset)}'`);
+  for (const [flag, v] of [['--train-limit', o.trainLimit], ['--test-limit', o.testLimit], ['--epochs', o.epochs], ['--batch-size', o.batchSize], ['--max-epochs-this-run', o.maxEpochsThisRun]] as const) {
+    // 0 is not "no limit": it would train on nothing (and --train-limit 0 used to train on everything).
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `${flag} must be an integer ≥ 1, got ${v}`);
+  }
+  if (o.lr !== undefined && !(Number.isFinite(o.lr) && o.lr > 0)) throw new WhiteBoxError('INVALID_ARGUMENT', `--lr must be a finite number > 0, got ${o.lr}`);
+  if (o.validationFraction !== undefined && !(o.validationFraction >= 0 && o.validationFraction < 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `--validation-fraction must be in [0, 1), got ${o.validationFraction}`);
   const d = defaultsFor(o.dataset);
   const name = o.name ?? `${o.dataset}-simplecnn`;
+  checkModelName(name);
+  ensureOutDir(o.out, '--out');
   const dl = o.quiet ? null : progressBar(`${o.dataset} data`);
   let full: TrainTest;
   try {
@@ -139,7 +155,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<ModelCard> {
   } finally {
     dl?.stop();
   }
-  const first = (ds: Dataset, n?: number) => (n && n < ds.count ? subset(ds, Array.from({ length: n }, (_, i) => i), ds.name) : ds);
+  const first = (ds: Dataset, n?: number) => (n !== undefined && n < ds.count ? subset(ds, Array.from({ length: n }, (_, i) => i), ds.name) : ds);
   const data: TrainTest = { train: first(full.train, o.trainLimit), test: first(full.test, o.testLimit) };
   const source = o.dataset === 'cifar10' ? `${DATASET_SOURCES.cifar10} from ${o.dataDir ?? process.env.WHITEBOX_CIFAR10_DIR ?? 'the official archive (cache)'}` : DATASET_SOURCES.mnist!;
   let clf: TrainedClassifier;
@@ -172,29 +188,28 @@ export async function trainCommand(o: TrainCommandOptions): Promise<ModelCard> {
   return card;
 }
 
-const num = (v: string) => Number(v);
 
 /** Registers `whitebox train`. */
 export function register(program: Command): void {
   program
     .command('train')
     .description('Train a SimpleCNN on MNIST or CIFAR-10 (tfjs, WebAssembly), export it to ONNX with its model card')
-    .requiredOption('--dataset <name>', 'mnist | cifar10')
-    .option('--epochs <n>', 'epochs (default: mnist 4, cifar10 30)', num)
-    .option('--batch-size <n>', 'batch size (default 128)', num)
-    .option('--lr <x>', 'peak learning rate (default 0.05; SGD momentum 0.9, weight decay 5e-4, cosine schedule)', num)
-    .option('--seed <n>', 'seed (default 1)', num)
-    .option('--out <dir>', 'output directory for <name>.onnx/.json/.md/.curve.svg', 'models')
-    .option('--name <name>', 'model name (default <dataset>-simplecnn)')
-    .option('--data-dir <dir>', 'dataset directory (MNIST IDX files or CIFAR-10 binary batches)')
-    .option('--validation-fraction <x>', 'share of the training split held out for validation', num)
-    .option('--checkpoint-dir <dir>', 'save a checkpoint after every epoch')
+    .requiredOption('--dataset <name>', 'mnist | cifar10', enumOption('--dataset', ['mnist', 'cifar10'] as const))
+    .option('--epochs <n>', 'epochs (default: mnist 4, cifar10 30)', intOption('--epochs', { max: 10_000 }))
+    .option('--batch-size <n>', 'batch size (default 128)', intOption('--batch-size', { max: LIMITS.batchSize }))
+    .option('--lr <x>', 'peak learning rate (default 0.05; SGD momentum 0.9, weight decay 5e-4, cosine schedule)', numberOption('--lr', { min: 0, minExclusive: true, max: 100 }))
+    .option('--seed <n>', 'seed (default 1)', intOption('--seed', { min: 0, max: 2 ** 32 - 1 }))
+    .option('--out <dir>', 'output directory for <name>.onnx/.json/.md/.curve.svg', outDirOption('--out'), 'models')
+    .option('--name <name>', 'model name (default <dataset>-simplecnn)', validatedOption((v) => { checkModelName(v); return v; }))
+    .option('--data-dir <dir>', 'dataset directory (MNIST IDX files or CIFAR-10 binary batches)', nonEmptyOption('--data-dir'))
+    .option('--validation-fraction <x>', 'share of the training split held out for validation', numberOption('--validation-fraction', { min: 0, max: 1, }))
+    .option('--checkpoint-dir <dir>', 'save a checkpoint after every epoch', outDirOption('--checkpoint-dir'))
     .option('--resume', 'continue from --checkpoint-dir')
-    .option('--max-epochs-this-run <n>', 'stop after this many epochs (resume later)', num)
-    .option('--from-checkpoint <dir>', 'export a checkpoint directory instead of training')
-    .option('--which <which>', "with --from-checkpoint: 'best' (validation accuracy) or 'last'", 'best')
-    .option('--train-limit <n>', 'use only the first n training images', num)
-    .option('--test-limit <n>', 'evaluate on the first n test images only', num)
+    .option('--max-epochs-this-run <n>', 'stop after this many epochs (resume later)', intOption('--max-epochs-this-run'))
+    .option('--from-checkpoint <dir>', 'export a checkpoint directory instead of training', nonEmptyOption('--from-checkpoint'))
+    .option('--which <which>', "with --from-checkpoint: 'best' (validation accuracy) or 'last'", enumOption('--which', ['best', 'last'] as const), 'best')
+    .option('--train-limit <n>', 'use only the first n training images', intOption('--train-limit'))
+    .option('--test-limit <n>', 'evaluate on the first n test images only', intOption('--test-limit'))
     .option('--status <text>', 'status line for the model card')
     .option('--note <text...>', 'notes for the model card')
     .option('--quiet', 'no progress output')

@@ -1,0 +1,81 @@
+import { WhiteBoxError, type WhiteBoxErrorCode } from './errors.js';
+
+/** The synchronous subset of `node:fs` that `readFileCapped` uses (injected, so that core never imports Node built-ins). */
+export interface CappedReadFs {
+  openSync(path: string, flags: number): number;
+  fstatSync(fd: number): { size: number; isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean };
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
+  closeSync(fd: number): void;
+  constants: { O_RDONLY: number; O_NONBLOCK?: number };
+}
+
+export interface ReadFileCappedOptions {
+  /** Largest file accepted, in bytes. */
+  maxBytes: number;
+  /** What the file is, for messages: 'ONNX model', 'data file'. */
+  what: string;
+  /** How to accept a larger file, e.g. 'pass maxModelBytes'. */
+  raise?: string;
+}
+
+function kind(st: ReturnType<CappedReadFs['fstatSync']>): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Reads a whole regular file with a size cap: never blocks on a FIFO (opened non-blocking), never reads endlessly
+ * from a device (/dev/zero, /dev/urandom) or a directory, and refuses files above `maxBytes` before reading them.
+ * Errors are WhiteBoxErrors naming the file: NOT_FOUND, INVALID_ARGUMENT (not a regular file, unreadable),
+ * LIMIT_EXCEEDED (too large).
+ */
+export function readFileCapped(fs: CappedReadFs, path: string, options: ReadFileCappedOptions): Uint8Array {
+  const { maxBytes, what } = options;
+  if (typeof path !== 'string' || path === '') {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `${what} path must be a non-empty string, got ${JSON.stringify(path)}`, { file: path });
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const errorCode: WhiteBoxErrorCode = code === 'ENOENT' || code === 'ENOTDIR' ? 'NOT_FOUND' : 'INVALID_ARGUMENT';
+    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+    throw new WhiteBoxError(errorCode, `cannot read ${what} ${path}: ${why}${code ? ` (${code})` : ''}`, { file: path, code }, { cause: err });
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) {
+      throw new WhiteBoxError('INVALID_ARGUMENT', `cannot read ${what} ${path}: it is ${kind(st)}, not a regular file`, { file: path });
+    }
+    const limitError = (size: string) => new WhiteBoxError(
+      'LIMIT_EXCEEDED',
+      `${what} ${path} is ${size} bytes, above the limit of ${maxBytes.toLocaleString('en-US')} bytes${options.raise ? ` (${options.raise})` : ''}`,
+      { file: path, limit: maxBytes },
+    );
+    if (st.size > maxBytes) throw limitError(st.size.toLocaleString('en-US'));
+    // One byte more than the stat size detects a file that grows while being read.
+    const buf = new Uint8Array(st.size + 1);
+    let got = 0;
+    for (;;) {
+      if (got === buf.length) {
+        throw limitError(`more than ${st.size.toLocaleString('en-US')} (it grew while being read)`);
+      }
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, got, buf.length - got, null);
+      } catch (err) {
+        throw new WhiteBoxError('INVALID_ARGUMENT', `cannot read ${what} ${path}: ${(err as Error).message}`, { file: path }, { cause: err });
+      }
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
