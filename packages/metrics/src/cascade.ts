@@ -33,3 +33,14 @@ export function onnxCascade(modelBytes: Uint8Array, load: (bytes: Uint8Array) =>
     return { layer: l.name, model: async () => load(randomizeInitializers(modelBytes, upTo, seed + k)) };
   });
 }
+
+/**
+ * The independent randomization of Adebayo et al. 2018 for an ONNX model: step k re-initialises only the k-th
+ * weight layer from the top (weights and biases, each tensor's own mean and std, seeded) and keeps the others
+ * trained, so each layer's own influence on the map shows.
+ */
+export function onnxIndependent(modelBytes: Uint8Array, load: (bytes: Uint8Array) => Promise<Model>, seed = 0, source?: string): CascadeStep[] {
+  const layers = weightLayers(modelBytes, source).reverse();
+  if (layers.length === 0) throw new WhiteBoxError('INVALID_MODEL', `${source ?? 'model'}: no weight layers (${WEIGHT_OPS.join(', ')} with initializers) to randomize`);
+  return layers.map((l, k) => ({ layer: l.name, model: async () => load(randomizeInitializers(modelBytes, [...l.initializers], seed + k)) }));
+}

@@ -1,5 +1,6 @@
 import { Tensor, WhiteBoxError, type Model, type ProgressCallback } from '@whitebox/core';
 import type { Explainer } from './explainer.js';
+import { mapSimilarity, type SimilarityMeasure } from './similarity.js';
 import { mean, spearman, std } from './stats.js';
 
 /** One step of the cascade: the model with every layer from the top down to `layer` re-initialised. */
@@ -16,18 +17,27 @@ export interface SanityRow {
   /** Spearman rank correlation of original vs randomised relevance, mean and std over samples. */
   spearman: number;
   spearmanStd: number;
+  /** Mean and std over samples of every requested similarity measure (`SanityOptions.similarities`). */
+  scores?: Partial<Record<SimilarityMeasure, { mean: number; std: number; values?: number[] }>>;
 }
 
 export interface SanityResult {
   layers: string[];
   samples: number;
   rows: SanityRow[];
+  /** 'cascading' (default: top k layers randomized at step k) or 'independent' (only layer k). */
+  mode?: 'cascading' | 'independent';
+  similarities?: SimilarityMeasure[];
 }
 
 export interface SanityOptions {
   onProgress?: ProgressCallback;
   /** Dispose each randomised model after use (default true). */
   dispose?: boolean;
+  /** How the steps randomize, for the result's label (default 'cascading'; `onnxIndependent` makes the other kind). */
+  mode?: 'cascading' | 'independent';
+  /** Similarities to compute besides the Spearman ρ of the maps as given (default none). */
+  similarities?: readonly SimilarityMeasure[];
 }
 
 /**
@@ -47,14 +57,19 @@ export async function sanityCheck(
   const n = images.batchSize;
   if (labels.length !== n) throw new WhiteBoxError('SHAPE_MISMATCH', `sanityCheck: ${labels.length} labels for ${n} images`);
   if (cascade.length === 0) throw new WhiteBoxError('INVALID_ARGUMENT', 'sanityCheck: the cascade has no layers to randomise');
-  const hw = images.dims[2]! * images.dims[3]!;
+  const h = images.dims[2]!;
+  const w = images.dims[3]!;
+  const hw = h * w;
+  const measures = [...(options.similarities ?? [])];
   const targets = Int32Array.from(labels);
   const total = methods.length * (cascade.length + 1);
   let done = 0;
   options.onProgress?.({ done, total, stage: 'sanity' });
   const original = new Map<string, Float32Array>();
   for (const m of methods) {
-    original.set(m.name, await m.make(model).relevance(images, targets));
+    const rel = await m.make(model).relevance(images, targets);
+    if (rel.length !== n * hw) throw new WhiteBoxError('SHAPE_MISMATCH', `sanityCheck: explainer ${m.name} returned ${rel.length} relevance values for ${n} images of ${h}×${w}`);
+    original.set(m.name, rel);
     options.onProgress?.({ done: ++done, total, stage: `sanity ${m.name}` });
   }
   const rows: SanityRow[] = [];
@@ -65,14 +80,24 @@ export async function sanityCheck(
       for (const m of methods) {
         const rel = await m.make(randomized).relevance(images, targets);
         const orig = original.get(m.name)!;
+        if (rel.length !== n * hw) throw new WhiteBoxError('SHAPE_MISMATCH', `sanityCheck: explainer ${m.name} returned ${rel.length} relevance values for ${n} images of ${h}×${w} (randomized at ${step.layer})`);
         const rho: number[] = [];
         for (let i = 0; i < n; i++) rho.push(spearman(orig.subarray(i * hw, (i + 1) * hw), rel.subarray(i * hw, (i + 1) * hw)));
-        rows.push({ method: m.name, layer: step.layer, step: s + 1, spearman: mean(rho), spearmanStd: std(rho) });
+        const row: SanityRow = { method: m.name, layer: step.layer, step: s + 1, spearman: mean(rho), spearmanStd: std(rho) };
+        if (measures.length) {
+          row.scores = {};
+          for (const measure of measures) {
+            const v: number[] = [];
+            for (let i = 0; i < n; i++) v.push(mapSimilarity(measure, orig.subarray(i * hw, (i + 1) * hw), rel.subarray(i * hw, (i + 1) * hw), h, w));
+            row.scores[measure] = { mean: mean(v), std: std(v), values: v };
+          }
+        }
+        rows.push(row);
         options.onProgress?.({ done: ++done, total, stage: `sanity ${m.name} ${step.layer}` });
       }
     } finally {
       if (options.dispose ?? true) await randomized.dispose();
     }
   }
-  return { layers: cascade.map((c) => c.layer), samples: n, rows };
+  return { layers: cascade.map((c) => c.layer), samples: n, rows, ...(options.mode ? { mode: options.mode } : {}), ...(measures.length ? { similarities: measures } : {}) };
 }
