@@ -66,7 +66,7 @@ export function buildModelCard(c: CardInput): ModelCard {
     file: `${c.name}.onnx`,
     sha256: createHash('sha256').update(c.onnx).digest('hex'),
     bytes: c.onnx.length,
-    architecture: `SimpleCNN: 3 × [conv3×3 pad 1 (no bias) → BatchNorm → ReLU → maxpool 2] with ${(cfg.widths ?? [32, 64, 128]).join('/')} channels → dense ${cfg.hidden ?? 1024} → ReLU → dense ${cfg.classes} logits`,
+    architecture: `SimpleCNN: ${(cfg.widths ?? [32, 64, 128]).length} × [conv3×3 pad 1 (no bias) → BatchNorm → ReLU → maxpool 2] with ${(cfg.widths ?? [32, 64, 128]).join('/')} channels → dense ${cfg.hidden ?? 1024} → ReLU → dense ${cfg.classes} logits`,
     parameterCount: clf.parameterCount,
     input: { name: 'input', shape: ['N', cfg.channels, cfg.height, cfg.width], range: '[0, 1] pixels, NCHW float32' },
     output: { name: 'logits', shape: ['N', cfg.classes] },

