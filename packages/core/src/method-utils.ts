@@ -16,7 +16,8 @@ export function checkAttributionInput(model: Model, input: Tensor, targets: Targ
     throw new WhiteBoxError('INVALID_ARGUMENT', `${method}: input must be float32 pixels in [0, 1], got ${input.dtype}`, { dtype: input.dtype });
   }
   const expected = model.inputShape;
-  const ok = input.rank === expected.length && expected.every((e, i) => e === null || e === input.dims[i]);
+  // The batch dim is never checked: a fixed-batch model chunks and pads any batch internally.
+  const ok = input.rank === expected.length && expected.every((e, i) => i === 0 || e === null || e === input.dims[i]);
   if (!ok) {
     const shown = expected.map((e) => (e === null ? 'N' : String(e)));
     throw new WhiteBoxError(

@@ -61,6 +61,17 @@ export interface LayerInfo {
   grid?: { prefixTokens: number; h: number; w: number };
 }
 
+export interface ForwardFromOptions {
+  /**
+   * The model input, when the part of the graph after the layer also needs tensors computed before it (a residual
+   * skip around the layer): batch 1 (shared by every activation) or the activation's batch.
+   */
+  input?: Tensor;
+  /** Largest batch per runtime call (default: the model's). */
+  batchSize?: number;
+  onProgress?: ProgressCallback;
+}
+
 /** An image classifier that can be run forward and differentiated. `loadModel` in @whitebox/onnx makes one. */
 export interface Model {
   readonly inputName: string;
@@ -86,6 +97,11 @@ export interface Model {
   readonly modelHash: string;
   forward(input: Tensor, options?: { batchSize?: number; onProgress?: ProgressCallback }): Promise<ForwardResult>;
   gradients(input: Tensor, targets: Targets, options?: GradientOptions): Promise<GradientResult>;
+  /**
+   * Runs the model from `layer` (a name from `layers`) on a replaced activation (the layer's shape with any batch N)
+   * and returns the logits [N, numClasses] (Ablation-CAM). Optional: models that cannot cut their graph omit it.
+   */
+  forwardFrom?(layer: string, activation: Tensor, options?: ForwardFromOptions): Promise<Tensor>;
   dispose(): Promise<void>;
 }
 

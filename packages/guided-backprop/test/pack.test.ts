@@ -24,8 +24,11 @@ const METHODS: Record<string, { needs: string[]; make: string; opts?: string; ch
   deconvnet: { needs: [], make: "new (await import('@whitebox/deconvnet')).Deconvnet(model)" },
   'guided-backprop': { needs: [], make: "new (await import('@whitebox/guided-backprop')).GuidedBackprop(model)" },
   'integrated-gradients': { needs: [], make: "new (await import('@whitebox/integrated-gradients')).IntegratedGradients(model)", opts: '{ steps: 8 }' },
-  'grad-cam': { needs: [], make: "new (await import('@whitebox/grad-cam')).GradCam(model)", channels: 1 },
-  'guided-grad-cam': { needs: ['guided-backprop', 'grad-cam'], make: "new (await import('@whitebox/guided-grad-cam')).GuidedGradCam(model)" },
+  'grad-cam': { needs: ['cam-utils'], make: "new (await import('@whitebox/grad-cam')).GradCam(model)", channels: 1 },
+  'guided-grad-cam': { needs: ['guided-backprop', 'grad-cam', 'cam-utils'], make: "new (await import('@whitebox/guided-grad-cam')).GuidedGradCam(model)" },
+  // Ablation-CAM runs the published onnx package's forwardFrom (the graph cut at the layer).
+  'ablation-cam': { needs: ['cam-utils'], make: "new (await import('@whitebox/ablation-cam')).AblationCam(model)", opts: '{ batchSize: 4 }' },
+  occlusion: { needs: [], make: "new (await import('@whitebox/occlusion')).Occlusion(model)" },
   // SmoothGrad alone wraps any Attribution: here a plain gradient written inline.
   smoothgrad: {
     needs: [],
@@ -73,7 +76,7 @@ describe('packed packages install and run in a scratch project', () => {
       console.warn(`pack test skipped: ${unreachable}`);
       ctx.skip();
     }
-    const all = [...BASE, ...Object.keys(METHODS)];
+    const all = [...new Set([...BASE, ...Object.keys(METHODS), ...Object.values(METHODS).flatMap((m) => m.needs)])];
     // Build (turbo: cached when `pnpm test` already built) and pack each package.
     await run('pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only', ...all.map((p) => `--filter=@whitebox/${p}`)], { cwd: root });
     const tgz: Record<string, string> = {};

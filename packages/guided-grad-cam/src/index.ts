@@ -3,11 +3,14 @@ import {
   Tensor, checkAttributionInput, checkFiniteResult, checkPositiveInt,
 } from '@whitebox/core';
 import { GuidedBackprop } from '@whitebox/guided-backprop';
-import { GradCam, resolveCamLayer } from '@whitebox/grad-cam';
+import { type ReshapeTransform, resolveCamLayer } from '@whitebox/cam-utils';
+import { GradCam } from '@whitebox/grad-cam';
 
 export interface GuidedGradCamOptions extends AttributionOptions {
   /** Grad-CAM layer; default `model.defaultCamLayer`. */
   layer?: string;
+  /** How a token layer [N, T, C] becomes [N, C, h, w] (default: the layer's `grid`). */
+  reshapeTransform?: ReshapeTransform;
 }
 
 /**
@@ -27,13 +30,13 @@ export class GuidedGradCam implements Attribution<GuidedGradCamOptions> {
   async attribute(input: Tensor, target: Targets, options: GuidedGradCamOptions = {}): Promise<Tensor> {
     checkAttributionInput(this.model, input, target, this.name);
     checkPositiveInt(options.batchSize, 'batchSize', this.name);
-    const layer = resolveCamLayer(this.model, options.layer, this.name);
+    const layer = resolveCamLayer(this.model, options.layer, this.name, options.reshapeTransform).name;
     const n = input.batchSize;
     const total = 2 * n;
     const progress = options.onProgress;
     progress?.({ done: 0, total, stage: this.name });
     const gb = await this.guided.attribute(input, target, { batchSize: options.batchSize, onProgress: progress && ((p) => progress({ done: p.done, total, stage: this.name })) });
-    const cam = await this.cam.attribute(input, target, { layer, batchSize: options.batchSize, onProgress: progress && ((p) => progress({ done: n + p.done, total, stage: this.name })) });
+    const cam = await this.cam.attribute(input, target, { layer, reshapeTransform: options.reshapeTransform, batchSize: options.batchSize, onProgress: progress && ((p) => progress({ done: n + p.done, total, stage: this.name })) });
     const [, c, h, w] = input.dims as [number, number, number, number];
     const hw = h * w;
     const out = new Float32Array(gb.size);

@@ -12,3 +12,4 @@ export { registeredOps, getOp, type OpSchema, type TensorInfo, type ElemType } f
 export { buildSimpleCnn, randomImages, type SimpleCnnOptions } from './testing.js';
 export { loadModel, randomizeInitializers, exportGradientGraphs, readModelFile, sha256Hex } from './model.js';
 export { modelLayers, defaultCamLayerOf } from './layers.js';
+export { cutGraphAt, type CutModel } from './subgraph.js';

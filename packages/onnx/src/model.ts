@@ -1,6 +1,6 @@
 import {
   LIMITS, Rng, Tensor, WhiteBoxError, batchRanges, checkLimit, checkSessionOptions, readFileCapped, type CappedReadFs, concatBatch, formatShape, mapBatches, resolveBackend, targetsToCotangent,
-  type Device, type ForwardResult, type GradientOptions, type GradientResult, type InferenceSession, type LayerInfo,
+  type Device, type ForwardFromOptions, type ForwardResult, type GradientOptions, type GradientResult, type InferenceSession, type LayerInfo,
   type LoadModelOptions, type Model, type ProgressCallback, type ReluRule, type SessionOptions, type Targets,
   type TensorData, RELU_RULES,
 } from '@whitebox/core';
@@ -9,6 +9,7 @@ import { gradientGraphFromPrepared, prepareModel, type PreparedModel } from './g
 import { defaultCamLayerOf, modelLayers } from './layers.js';
 import { readModel, tensorFromProto, tensorToProto, writeModel } from './proto.js';
 import { fixedBatch } from './shapes.js';
+import { cutGraphAt, runCutModel, unknownTensorHint, type CutModel } from './subgraph.js';
 
 /**
  * Node built-ins, imported only when a file path is used, through a variable specifier so that browser bundlers
@@ -99,6 +100,8 @@ class OnnxModel implements Model {
   executionProvider: Device;
   private forwardSession?: Promise<InferenceSession>;
   private readonly gradSessions = new Map<string, Promise<InferenceSession>>();
+  /** Sub-models from a layer onwards (forwardFrom), one session per layer. */
+  private readonly cutSessions = new Map<string, { cut: CutModel; session: Promise<InferenceSession> }>();
   private readonly batchSize: number;
   /** The model's fixed batch dim, when it has one: every run is chunked and padded to it. */
   private readonly fixed: number | undefined;
@@ -196,7 +199,7 @@ class OnnxModel implements Model {
     for (const l of layers) {
       if (!known.has(l)) {
         const listed = this.layers.length > 40 ? `${this.layers.slice(0, 40).map((x) => x.name).join(', ')} … (${this.layers.length} in all; \`whitebox layers\` lists them)` : [...known].join(', ');
-        throw new WhiteBoxError('INVALID_ARGUMENT', `unknown layer '${l}'; the model's layers are: ${listed}`, { layer: l });
+        throw new WhiteBoxError('INVALID_ARGUMENT', `unknown layer '${l}' (${unknownTensorHint(this.prepared.graph, this.modelBytes, l, this.options.output)}); the model's layers are: ${listed}`, { layer: l });
       }
     }
     const inputGradient = options.inputGradient ?? true;
@@ -219,10 +222,26 @@ class OnnxModel implements Model {
     return result;
   }
 
+  /** Runs the model from `layer` on a replaced activation: the graph cut at that tensor (subgraph.ts), cached per layer. */
+  async forwardFrom(layer: string, activation: Tensor, options: ForwardFromOptions = {}): Promise<Tensor> {
+    let entry = this.cutSessions.get(layer);
+    if (!entry) {
+      const cut = cutGraphAt(this.prepared, layer, this.modelBytes, this.options.output);
+      const e = { cut, session: this.session(() => cut.bytes, cut.nodeCount) };
+      e.session.catch(() => this.cutSessions.delete(layer));
+      this.cutSessions.set(layer, e);
+      entry = e;
+    }
+    const logits = await runCutModel(entry.cut, await entry.session, activation, options, this.batchSize, (t) => this.checkInput(t));
+    checkFiniteOutput(logits, 'logit', this.source);
+    return logits;
+  }
+
   async dispose(): Promise<void> {
-    const all = [this.forwardSession, ...this.gradSessions.values()].filter(Boolean) as Promise<InferenceSession>[];
+    const all = [this.forwardSession, ...this.gradSessions.values(), ...[...this.cutSessions.values()].map((c) => c.session)].filter(Boolean) as Promise<InferenceSession>[];
     this.forwardSession = undefined;
     this.gradSessions.clear();
+    this.cutSessions.clear();
     for (const s of all) {
       try { await (await s).release(); } catch { /* already failed to create */ }
     }
