@@ -62,7 +62,7 @@ export function gapLinearModel(o: { c?: number; h?: number; w?: number; k?: numb
 
 /**
  * A residual classifier: input [N, C, 8, 8] → conv1 → relu 'r1' → conv2 → relu 'r2' → conv3 → Add(conv3, r1) → relu
- * 'r3' → MaxPool 2 → GlobalAveragePool → Flatten → Gemm(classes). Its default CAM layer is conv3's output; cutting at
+ * 'r3' → MaxPool 2 → GlobalAveragePool → Flatten → Gemm(classes). Its default CAM layer is r3; cutting at
  * 'r2' needs r1 (the skip), so the sub-model also takes the input. With `split`, also returns the hand-built sub-model
  * from 'r2' (inputs r2 and the image) as an independent reference for the cut.
  */

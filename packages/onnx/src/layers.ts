@@ -67,7 +67,8 @@ function spatialReductionInput(n: IrNode, g: IrGraph, shapes: GraphShapes, cons:
   const x = n.inputs[0];
   if (!x) return undefined;
   const xi = shapes.a.get(x);
-  if (!xi || xi.dims.length !== 4 || shapes.batchDependent(x) !== 'dim0') return undefined;
+  // A 1×1 map (a global pool's output before Flatten) is no CAM layer: every map of it would be constant.
+  if (!xi || xi.dims.length !== 4 || shapes.batchDependent(x) !== 'dim0' || xi.dims[2]! * xi.dims[3]! <= 1) return undefined;
   const y = shapes.a.get(n.outputs[0] ?? '');
   switch (n.op) {
     case 'GlobalAveragePool': case 'GlobalMaxPool':

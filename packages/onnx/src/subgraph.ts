@@ -74,7 +74,8 @@ export function cutGraphAt(prepared: PreparedModel, layer: string, modelBytes?: 
     throw new WhiteBoxError('INVALID_ARGUMENT', `forwardFrom: the model's output '${g.originalOutput}' does not depend on '${layer}'`, { layer });
   }
   const needsInput = needed.has(g.input.name);
-  if (prepared.shapes.batchDependent(layer) !== 'dim0') {
+  const fixed = fixedBatch(g);
+  if (fixed !== undefined ? prepared.shapes.dims(layer)[0] !== fixed : prepared.shapes.batchDependent(layer) !== 'dim0') {
     throw new WhiteBoxError('INVALID_ARGUMENT', `forwardFrom: '${layer}' is not batch-major (its first dim is not the batch), so it cannot be replaced per image`, { layer });
   }
   const layerShape = prepared.shapes.dims(layer);
@@ -91,7 +92,7 @@ export function cutGraphAt(prepared: PreparedModel, layer: string, modelBytes?: 
     input: inputs,
     output: [makeValueInfo('logits', [batch, numClasses])],
   }, { opset: outputOpset(g), producer: 'whitebox' });
-  return { layer, layerShape, needsInput, inputName: g.input.name, bytes, fixedBatch: fixedBatch(g), nodeCount: keep.length };
+  return { layer, layerShape, needsInput, inputName: g.input.name, bytes, fixedBatch: fixed, nodeCount: keep.length };
 }
 
 function repeatRows(t: Tensor, rows: number): Tensor {

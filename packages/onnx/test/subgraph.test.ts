@@ -54,7 +54,7 @@ describe('forwardFrom (the graph cut at a layer)', () => {
   it('a residual block: cutting at r2 keeps the skip from r1, computed from the input; equals a hand-built sub-model', async () => {
     const { bytes, fromR2 } = residualModel();
     const model = await loadModel(bytes, { backend: 'node', threads: 1 });
-    expect(model.defaultCamLayer).toBe('conv3');
+    expect(model.defaultCamLayer).toBe('r3'); // the map before MaxPool → GlobalAveragePool
     expect(cutGraphAt(prepareModel(bytes), 'r2').needsInput).toBe(true);
     expect(cutGraphAt(prepareModel(bytes), 'r3').needsInput).toBe(false);
     const x = randomImages(3, 3, 8, 8, 6);
