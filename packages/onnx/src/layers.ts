@@ -125,20 +125,32 @@ export function defaultCamLayerOf(g: IrGraph, shapes: GraphShapes): string | und
   const tokenLayers = new Map(layers.filter((l) => l.kind === 'tokens').map((l) => [l.name, l]));
   const attention = [...g.nodes].reverse().find((n) => (n.op === 'MatMul' || n.op === 'Einsum') && n.inputs.length === 2 && n.inputs.every((i) => fromInput.has(i)));
   if (attention) {
+    // Breadth-first upstream of the attention product: the nearest token tensor that is a normalization output (the
+    // block's LayerNorm, as an op or in its exported ReduceMean/Sub/Pow/Sqrt/Div form); else the nearest token tensor.
+    const isNorm = (t: string): boolean => {
+      let p = producer.get(t);
+      for (let step = 0; p && step < 3; step++) {
+        if (p.op === 'LayerNormalization') return true;
+        if (p.op === 'Div') return producer.get(p.inputs[1] ?? '')?.op === 'Sqrt';
+        if (p.op !== 'Add' && p.op !== 'Mul') return false;
+        const dyn = p.inputs.find((i) => fromInput.has(i));
+        p = dyn ? producer.get(dyn) : undefined;
+      }
+      return false;
+    };
     const queue = [...attention.inputs];
     const seen = new Set(queue);
-    const ln: string[] = [];
+    let nearest: string | undefined;
     while (queue.length > 0) {
       const t = queue.shift()!;
       if (tokenLayers.has(t)) {
-        ln.push(t);
-        // The nearest token tensor wins; prefer a normalization output among those at the same distance.
-        break;
+        if (isNorm(t)) return t;
+        nearest ??= t;
       }
       const p = producer.get(t);
       for (const i of p?.inputs ?? []) if (i && !seen.has(i) && fromInput.has(i)) { seen.add(i); queue.push(i); }
     }
-    if (ln[0]) return ln[0];
+    if (nearest) return nearest;
   }
   // Fallback: the last spatial map.
   const spatial = layers.filter((l) => l.kind === 'spatial');

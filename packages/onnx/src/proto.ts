@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import protobuf from 'protobufjs';
 import { Tensor, WhiteBoxError, sizeOf, type TensorData } from '@whitebox/core';
 
 /** The generated protobufjs classes for the ONNX schema (ModelProto, GraphProto, ...). */
@@ -111,8 +112,13 @@ export function readModel(bytes: Uint8Array, source?: string): ModelProto {
   if (bytes.length === 0) throw new WhiteBoxError('INVALID_MODEL', `not an ONNX model${where}: the file is empty`, { file: source });
   let model: ModelProto;
   try {
+    const graphs = topLevelFieldCount(bytes, 7);
+    if (graphs > 1) {
+      throw new WhiteBoxError('INVALID_MODEL', `not a valid ONNX model${where}: it holds ${graphs} graphs (two models concatenated into one file?)`, { file: source });
+    }
     model = onnx.ModelProto.decode(bytes);
   } catch (err) {
+    if (err instanceof WhiteBoxError) throw err;
     throw new WhiteBoxError('INVALID_MODEL', `not a valid ONNX model${where} (${bytes.length} bytes; the file is truncated or not ONNX protobuf): ${(err as Error).message}`, { file: source }, { cause: err });
   }
   if (!model.graph) {
@@ -128,6 +134,21 @@ export function readModel(bytes: Uint8Array, source?: string): ModelProto {
     if (!n.opType) throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} has a node without an op type (${n.name || 'unnamed'}); the file is probably corrupt`, { file: source });
   }
   return model;
+}
+
+/**
+ * How often a top-level field occurs in protobuf bytes (protobufjs keeps the last of a repeated singular message,
+ * which hides a file made of two concatenated models).
+ */
+function topLevelFieldCount(bytes: Uint8Array, field: number): number {
+  const r = protobuf.Reader.create(bytes);
+  let count = 0;
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 === field) count++;
+    r.skipType(tag & 7);
+  }
+  return count;
 }
 
 /** Serializes a ModelProto (or plain object) to bytes. */

@@ -105,6 +105,15 @@ function registerReduce(op: string, evalSpec: [number, (a: number, x: number) =>
   registerOp({
     op, family: 'reduce', inputs: [1, 2], outputs: [1, 1], nondifferentiable: [1],
     attrs: { axes: { type: 'ints' }, keepdims: { type: 'int', oneOf: [0, 1] }, noop_with_empty_axes: { type: 'int', oneOf: [0, 1] } },
+    // ReduceSum's axes became an input at opset 13 (the others' at 18): WhiteBox writes opset ≥ 17, so an older
+    // ReduceSum is rewritten to the input form.
+    normalize: (n, opset, addInit) => {
+      if (op === 'ReduceSum' && opset < 13 && n.attrs.axes !== undefined) {
+        const axes = (n.attrs.axes as number[]).map(Number);
+        n.inputs = [n.inputs[0]!, addInit('axes', new TensorI64(BigInt64Array.from(axes.map((a) => BigInt(a))), [axes.length]))];
+        delete n.attrs.axes;
+      }
+    },
     infer: (ctx): TensorInfo[] => {
       const x = ctx.input(0);
       return [{ dims: reducedDims(x.dims, inferReduction(ctx)), dtype: x.dtype }];

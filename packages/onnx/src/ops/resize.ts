@@ -44,11 +44,14 @@ registerOp({
     const plan = resizePlan(ctx, xs, out);
     let g = ctx.gy()!;
     const r = xs.length;
+    // The gradient's current dims: output dims, with each axis already handled back at its input size.
+    const cur = [...out];
     for (let a = 0; a < r; a++) {
       if (xs[a] === out[a] && plan.scales[a] === 1) continue;
       if (a === 0 && ctx.batchDependent(x) !== 'none') ctx.fail('UNSUPPORTED_OP', 'Resize along the batch axis is not differentiated');
       const A = interpolationMatrix(ctx, xs[a]!, out[a]!, plan.scales[a]!);
-      g = applyAdjoint(ctx, g, A, a, r, xs[a]!, out[a]!, x);
+      g = applyAdjoint(ctx, g, A, a, r, xs[a]!, out[a]!, x, cur);
+      cur[a] = xs[a]!;
     }
     ctx.add(0, g);
   },
@@ -179,14 +182,14 @@ function interpolationMatrix(ctx: GradContext, inDim: number, outDim: number, sc
 }
 
 /** dx along axis a: Aᵀ·dy (a MatMul, or a reshape + sum for integer nearest upsampling). */
-function applyAdjoint(ctx: GradContext, g: string, A: Float32Array, a: number, r: number, inDim: number, outDim: number, x: string): string {
+function applyAdjoint(ctx: GradContext, g: string, A: Float32Array, a: number, r: number, inDim: number, outDim: number, x: string, cur: readonly number[]): string {
   const k = outDim / inDim;
   if (Number.isInteger(k) && k > 1) {
     let block = true;
     for (let o = 0; o < outDim && block; o++) if (A[o * inDim + Math.floor(o / k)] !== 1) block = false;
     if (block && ctx.batchDependent(x) !== 'other') {
       // y[o] = x[floor(o / k)]: split the axis into (in, k) and sum the k copies.
-      const dims = ctx.dims(ctx.node.outputs[0]!).map((d, i) => (i === 0 && ctx.batchDependent(x) === 'dim0' ? 0 : d));
+      const dims = cur.map((d, i) => (i === 0 && ctx.batchDependent(x) === 'dim0' ? 0 : d));
       const split = [...dims.slice(0, a), inDim, k, ...dims.slice(a + 1)];
       return ctx.one('ReduceSum', [ctx.one('Reshape', [g, ctx.ints(split)]), ctx.ints([a + 1])], { keepdims: 0 });
     }
