@@ -116,3 +116,19 @@ describe('whole networks: input and layer gradients vs finite differences', () =
     expect(nodes.filter((n) => n.opType === 'Conv' || n.opType === 'ConvTranspose').length).toBe(3);
   });
 });
+
+describe("Grad-CAM's default layer", () => {
+  it('ResNet-style: after the residual Add and its ReLU (not the conv before the Add); VGG-style: the ReLU before the last pool', async () => {
+    const { loadModel } = await import('@whitebox/onnx');
+    await import('@whitebox/backend-node');
+    const r = await loadModel(resnet(), { backend: 'node' });
+    expect(r.defaultCamLayer).toBe('block_out');
+    // Add and Concat outputs are layers too.
+    expect(r.layers.find((l) => l.name === 'residual')).toMatchObject({ op: 'Add', kind: 'spatial' });
+    const v = await loadModel(vgg(), { backend: 'node' });
+    expect(v.defaultCamLayer).toBe('r3');
+    const s = await loadModel(buildSimpleCnn({ channels: 1, height: 12, width: 12, widths: [4, 6, 8], hidden: 16 }), { backend: 'node' });
+    expect(s.defaultCamLayer).toBe('relu3');
+    await Promise.all([r.dispose(), v.dispose(), s.dispose()]);
+  });
+});

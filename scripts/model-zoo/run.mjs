@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+// The model-zoo check (outside CI): exports torchvision classification models with seeded random weights at the given
+// opsets (scripts/model-zoo/zoo.py, Debian's /usr/bin/python3 with python3-torch, python3-torchvision, python3-onnx),
+// loads each with WhiteBox and compares logits, input gradients, guided backprop and Grad-CAM with PyTorch autograd.
+//
+//   pnpm build && node scripts/model-zoo/run.mjs [--models resnet18,vit_b_16 | all] [--opsets 13,17] [--threads 2]
+//        [--out /tmp/whitebox-zoo] [--results docs/model-zoo.jsonl] [--markdown docs/models.md] [--keep]
+//
+// Each model's result is appended to the JSONL file as soon as it is known (a rerun skips models already there unless
+// --redo); docs/models.md is rendered from the JSONL at the end (or alone with --render).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const { Tensor } = await import(join(root, 'packages/core/dist/index.js'));
+await import(join(root, 'packages/backend-node/dist/index.js'));
+const { loadModel } = await import(join(root, 'packages/onnx/dist/index.js'));
+const { camFromLayer } = await import(join(root, 'packages/grad-cam/dist/index.js'));
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
+  if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith('--') ? all[i + 1] : 'true']);
+  return acc;
+}, []));
+const python = process.env.ZOO_PYTHON ?? '/usr/bin/python3';
+const out = args.out ?? '/tmp/whitebox-zoo';
+const resultsFile = resolve(args.results ?? join(root, 'docs/model-zoo.jsonl'));
+const markdown = resolve(args.markdown ?? join(root, 'docs/models.md'));
+const threads = Number(args.threads ?? 2);
+const opsets = (args.opsets ?? '13,17').split(',').map(Number);
+const zoo = join(root, 'scripts/model-zoo/zoo.py');
+
+function allModels() {
+  return JSON.parse(execFileSync(python, [zoo, '--list'], { encoding: 'utf8' }));
+}
+
+/** max |a - b| / max |b| */
+function relMax(a, b) {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) { num = Math.max(num, Math.abs(a[i] - b[i])); den = Math.max(den, Math.abs(b[i])); }
+  return num / Math.max(den, 1e-30);
+}
+
+function pearson(a, b) {
+  const n = a.length;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
+  ma /= n; mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) { const x = a[i] - ma; const y = b[i] - mb; sab += x * y; saa += x * x; sbb += y * y; }
+  return saa === 0 || sbb === 0 ? (saa === sbb ? 1 : 0) : sab / Math.sqrt(saa * sbb);
+}
+
+/** Bilinear (align_corners=false) upsampling of [N, 1, h, w] to H × W. */
+function upsample(t, H, W) {
+  const [n, , h, w] = t.dims;
+  const outData = new Float32Array(n * H * W);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < H; y++) {
+      const sy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / H - 0.5));
+      const y0 = Math.floor(sy);
+      const y1 = Math.min(h - 1, y0 + 1);
+      const fy = sy - y0;
+      for (let x = 0; x < W; x++) {
+        const sx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / W - 0.5));
+        const x0 = Math.floor(sx);
+        const x1 = Math.min(w - 1, x0 + 1);
+        const fx = sx - x0;
+        const v = (r, c) => t.data[(b * h + r) * w + c];
+        outData[(b * H + y) * W + x] = (1 - fy) * ((1 - fx) * v(y0, x0) + fx * v(y0, x1)) + fy * ((1 - fx) * v(y1, x0) + fx * v(y1, x1));
+      }
+    }
+  }
+  return new Tensor(outData, [n, 1, H, W]);
+}
+
+/** A token tensor [N, p + h·w, C] as [N, C, h, w] (prefix tokens dropped). */
+function tokensToGrid(t, grid) {
+  const [n, T, c] = t.dims;
+  const { prefixTokens: p, h, w } = grid;
+  const d = new Float32Array(n * c * h * w);
+  for (let b = 0; b < n; b++) for (let k = 0; k < h * w; k++) for (let ch = 0; ch < c; ch++) d[((b * c + ch) * h * w) + k] = t.data[(b * T + p + k) * c + ch];
+  return new Tensor(d, [n, c, h, w]);
+}
+
+/** The ONNX tensor that is a torch module's output: the last layer named inside the module's export scope. */
+function scopeTensor(layers, path) {
+  const seg = path.split('.');
+  const cumulative = seg.map((_, i) => seg.slice(0, i + 1).join('.'));
+  const styles = [`/${seg.join('/')}/`, `/${cumulative.join('/')}/`];
+  const inside = layers.filter((l) => styles.some((s) => l.name.includes(s)) || l.name.startsWith(`/${seg[0]}/`) && seg.length === 1);
+  return inside[inside.length - 1];
+}
+
+function camAt(result, layerInfo) {
+  let { activation, gradient } = result;
+  if (layerInfo.kind === 'tokens') { activation = tokensToGrid(activation, layerInfo.grid); gradient = tokensToGrid(gradient, layerInfo.grid); }
+  if (activation.dims.length !== 4) return undefined;
+  return camFromLayer(activation, gradient, true);
+}
+
+async function compare(base) {
+  const meta = JSON.parse(readFileSync(`${base}.json`, 'utf8'));
+  const row = { model: meta.model, opset: meta.opset, size: meta.size, params: meta.params, fixedBatch: meta.fixedBatch || undefined };
+  if (meta.exportError) return { ...row, status: 'export-failed', detail: meta.exportError };
+  const bin = readFileSync(`${base}.bin`);
+  const arr = (k) => {
+    const a = meta.arrays[k];
+    const n = a.dims.reduce((x, y) => x * y, 1);
+    return new Tensor(new Float32Array(bin.buffer.slice(bin.byteOffset + a.offset, bin.byteOffset + a.offset + n * 4)), a.dims);
+  };
+  const x = arr('x');
+  const t0 = performance.now();
+  let model;
+  try {
+    model = await loadModel(`${base}.onnx`, { backend: 'node', threads });
+  } catch (err) {
+    return { ...row, status: 'load-failed', detail: String(err.message).slice(0, 400) };
+  }
+  try {
+    const fw = await model.forward(x);
+    row.loadSeconds = +((performance.now() - t0) / 1000).toFixed(2);
+    row.logits = relMax(fw.logits.data, arr('logits').data);
+    const cot = arr('cotangent');
+    const t1 = performance.now();
+    const g = await model.gradients(x, cot);
+    row.gradSeconds = +((performance.now() - t1) / 1000).toFixed(2);
+    row.inputGrad = relMax(g.inputGradient.data, arr('input_grad').data);
+    const gg = await model.gradients(x, cot, { rule: 'guided' });
+    row.guided = relMax(gg.inputGradient.data, arr('guided_grad').data);
+    const target = Array.from(arr('target').data, Math.round);
+    row.defaultLayer = model.defaultCamLayer;
+    if (meta.camLayer) {
+      const conv = scopeTensor(model.layers, meta.camLayer);
+      row.conventional = `${meta.camLayer} → ${conv?.name ?? '(not found)'}`;
+      if (conv) {
+        const r = await model.gradients(x, target, { layers: [conv.name], inputGradient: false });
+        const cam = camAt(r.layers[conv.name], conv);
+        const ref = arr('cam');
+        if (cam && cam.size === ref.size) row.camAtConventional = relMax(cam.data, ref.data);
+        row.defaultIsConventional = conv.name === model.defaultCamLayer;
+        const def = model.layers.find((l) => l.name === model.defaultCamLayer);
+        if (def) {
+          const rd = await model.gradients(x, target, { layers: [def.name], inputGradient: false });
+          const camD = camAt(rd.layers[def.name], def);
+          if (camD) row.defaultVsConventionalCorr = +pearson(upsample(camD, meta.size, meta.size).data, upsample(ref, meta.size, meta.size).data).toFixed(4);
+        }
+      }
+    }
+    const ok = row.logits < 1e-4 && row.inputGrad < 1e-3 && row.guided < 1e-3 && (row.camAtConventional === undefined || row.camAtConventional < 1e-3);
+    row.status = ok ? 'match' : 'mismatch';
+  } catch (err) {
+    row.status = 'failed';
+    row.detail = String(err.message).slice(0, 400);
+  } finally {
+    await model.dispose();
+  }
+  return row;
+}
+
+function fmt(v) {
+  return v === undefined ? '' : typeof v === 'number' ? (v === 0 ? '0' : v < 1e-2 ? v.toExponential(1) : v.toFixed(3)) : String(v);
+}
+
+function render() {
+  if (!existsSync(resultsFile)) return;
+  const rows = readFileSync(resultsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const byKey = new Map(rows.map((r) => [`${r.model}|${r.opset}|${r.fixedBatch ?? ''}`, r]));
+  const list = [...byKey.values()].sort((a, b) => a.model.localeCompare(b.model) || a.opset - b.opset);
+  const counts = {};
+  for (const r of list) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  const lines = [
+    '# Model zoo: torchvision classifiers through WhiteBox',
+    '',
+    'Every torchvision classification model, exported by `torch.onnx.export` with seeded random weights (BatchNorm',
+    'statistics calibrated on random batches) at opsets 13 and 17, loaded by WhiteBox and compared with PyTorch autograd',
+    'on a batch of 2 seeded images: logits, the input gradient of a random cotangent, guided backprop, and Grad-CAM at the',
+    "conventional layer (pytorch-grad-cam's choice per family); plus WhiteBox's default CAM layer and how its map",
+    'correlates with the conventional one. Errors are max |WhiteBox − PyTorch| / max |PyTorch|.',
+    '',
+    `Command: \`pnpm build && node scripts/model-zoo/run.mjs --models all --opsets 13,17\` (Debian python3-torch ${list.find((r) => r.torch)?.torch ?? '1.13'}, ${threads} threads).`,
+    `Host: ${cpus()[0]?.model ?? 'unknown'}; ${new Date().toISOString().slice(0, 10)}. Outcome counts: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    '',
+    '| model | opset | input | params | status | logits | input grad | guided | Grad-CAM (conv. layer) | default = conv.? | corr(default, conv.) | load s | grad s | default layer / detail |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...list.map((r) => `| ${r.model}${r.fixedBatch ? ' (fixed batch 1)' : ''} | ${r.opset} | ${r.size} | ${r.params ? (r.params / 1e6).toFixed(1) + 'M' : ''} | ${r.status} | ${fmt(r.logits)} | ${fmt(r.inputGrad)} | ${fmt(r.guided)} | ${fmt(r.camAtConventional)} | ${r.defaultIsConventional === undefined ? '' : r.defaultIsConventional ? 'yes' : 'no'} | ${fmt(r.defaultVsConventionalCorr)} | ${fmt(r.loadSeconds)} | ${fmt(r.gradSeconds)} | ${(r.detail ?? `\`${r.defaultLayer ?? ''}\``).replace(/\|/g, '\\|')} |`),
+    '',
+  ];
+  writeFileSync(markdown, lines.join('\n'));
+}
+
+if (args.render) { render(); process.exit(0); }
+const models = !args.models || args.models === 'all' ? allModels() : args.models.split(',');
+mkdirSync(out, { recursive: true });
+mkdirSync(dirname(resultsFile), { recursive: true });
+const done = new Set(existsSync(resultsFile) && !args.redo ? readFileSync(resultsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => { const r = JSON.parse(l); return `${r.model}|${r.opset}|${r.fixedBatch ?? ''}`; }) : []);
+const jobs = models.flatMap((m) => opsets.map((o) => [m, o]));
+const started = performance.now();
+let i = 0;
+for (const [m, opset] of jobs) {
+  i++;
+  const fixed = !!args['fixed-batch'];
+  if (done.has(`${m}|${opset}|${fixed || ''}`)) continue;
+  const eta = i > 1 ? ((performance.now() - started) / (i - 1)) * (jobs.length - i + 1) / 1000 : NaN;
+  process.stderr.write(`[${i}/${jobs.length}] ${m} opset ${opset}${Number.isFinite(eta) ? ` (ETA ${Math.round(eta / 60)} min)` : ''}\n`);
+  const base = join(out, `${m}-op${opset}${fixed ? '-fixed' : ''}`);
+  const py = spawnSync(python, [zoo, '--model', m, '--opset', String(opset), '--out', out, ...(fixed ? ['--fixed-batch'] : [])], { encoding: 'utf8', timeout: 3600_000, env: { ...process.env, ZOO_THREADS: String(threads) } });
+  let row;
+  if (py.status !== 0 || !existsSync(`${base}.json`)) row = { model: m, opset, status: 'export-failed', detail: (py.stderr || py.error?.message || '').trim().split('\n').slice(-1)[0]?.slice(0, 400) };
+  else row = await compare(base);
+  row.torch = '1.13';
+  appendFileSync(resultsFile, `${JSON.stringify(row)}\n`);
+  process.stderr.write(`   ${row.status} ${row.detail ?? `inputGrad ${fmt(row.inputGrad)} guided ${fmt(row.guided)} cam ${fmt(row.camAtConventional)} default ${row.defaultLayer}`}\n`);
+  if (!args.keep) for (const ext of ['.onnx', '.bin', '.json']) rmSync(`${base}${ext}`, { force: true });
+}
+render();
