@@ -143,23 +143,24 @@ def main():
     t0 = time.time()
     model = build(name, 0)
     calibrate(model, size)
-    for p in model.parameters():
-        p.requires_grad_(False)
     base = os.path.join(a.out, '%s-op%d%s' % (name, a.opset, '-fixed' if a.fixed_batch else ''))
     meta = {'model': name, 'opset': a.opset, 'size': size, 'torch': torch.__version__, 'torchvision': torchvision.__version__,
             'params': int(sum(p.numel() for p in model.parameters())), 'fixedBatch': a.fixed_batch}
     g = torch.Generator().manual_seed(2)
     x = torch.rand(2, 3, size, size, generator=g)
     try:
-        with torch.no_grad():
-            kw = {} if a.fixed_batch else {'dynamic_axes': {'input': {0: 'N'}, 'logits': {0: 'N'}}}
-            torch.onnx.export(model, x[:1] if a.fixed_batch else x, base + '.onnx', opset_version=a.opset, input_names=['input'],
-                              output_names=['logits'], do_constant_folding=True, **kw)
+        # Exported with gradients enabled: torch 1.13's nn.MultiheadAttention takes a fused fast path (an operator
+        # the exporter does not know) when no parameter requires grad.
+        kw = {} if a.fixed_batch else {'dynamic_axes': {'input': {0: 'N'}, 'logits': {0: 'N'}}}
+        torch.onnx.export(model, x[:1] if a.fixed_batch else x, base + '.onnx', opset_version=a.opset, input_names=['input'],
+                          output_names=['logits'], do_constant_folding=True, **kw)
     except Exception as e:  # noqa: BLE001 - report any exporter failure
         meta['exportError'] = ('%s: %s' % (type(e).__name__, e)).splitlines()[0][:400]
         json.dump(meta, open(base + '.json', 'w'))
         print(json.dumps(meta))
         return
+    for p in model.parameters():
+        p.requires_grad_(False)
     meta['onnxBytes'] = os.path.getsize(base + '.onnx')
     meta['exportSeconds'] = round(time.time() - t0, 2)
     refs = {}

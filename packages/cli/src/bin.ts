@@ -8,6 +8,7 @@ import { register as registerEvaluateModel } from './commands/evaluate-model.js'
 import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerRun } from './commands/run.js';
+import { register as registerLayers } from './commands/layers.js';
 import { USAGE_EXIT_CODE } from './options.js';
 
 const program = new Command();
@@ -19,7 +20,7 @@ program
   .configureOutput({ outputError: (str, write) => write(`whitebox: ${str.trim().replace(/\.\s+(?=\S)/, ': ').replace(/\s*\n\s*/g, ' ')}\n`) })
   .exitOverride();
 
-for (const register of [registerRun, registerExplain, registerTrain, registerEvaluateModel, registerEvaluate, registerReport, registerExportGradients]) {
+for (const register of [registerRun, registerExplain, registerTrain, registerEvaluateModel, registerEvaluate, registerReport, registerExportGradients, registerLayers]) {
   register(program);
 }
 

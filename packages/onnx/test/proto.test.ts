@@ -55,3 +55,13 @@ describe('GraphBuilder + readModel/writeModel', () => {
     expect(() => b.input('x', [1])).toThrow(/already used/);
   });
 });
+
+describe('the README lists the registry', () => {
+  it('packages/onnx/README.md holds the table supportedOpsTable() generates', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { supportedOpsTable } = await import('@whitebox/onnx');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const block = readme.split('<!-- ops:start -->\n')[1]?.split('\n<!-- ops:end -->')[0];
+    expect(block, 'regenerate the table between the ops markers with supportedOpsTable()').toBe(supportedOpsTable());
+  });
+});

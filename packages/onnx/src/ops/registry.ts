@@ -175,8 +175,8 @@ export interface OpSchema {
   backward?(ctx: GradContext): void;
   /** Inputs that never carry gradient (shape, axes, indices inputs) even when they are float. */
   nondifferentiable?: readonly number[];
-  /** Whether the op's output is piecewise linear in its input (MaxPool, Relu …); used for documentation only. */
-  note?: string;
+  /** Ops rewritten on import into another (Upsample → Resize, Dropout → Identity, Constant → an initializer). */
+  rewrittenAs?: string;
 }
 
 const REGISTRY = new Map<string, OpSchema>();

@@ -58,7 +58,7 @@ registerOp({
 });
 
 registerOp({
-  op: 'Upsample', family: 'resize', inputs: [1, 2], outputs: [1, 1], nondifferentiable: [1],
+  op: 'Upsample', family: 'resize', rewrittenAs: 'Resize', inputs: [1, 2], outputs: [1, 1], nondifferentiable: [1],
   attrs: { mode: { type: 'string', oneOf: ['nearest', 'linear', 'bilinear'] }, scales: { type: 'floats', min: 0 } },
   normalize: (n, _opset, addInit) => {
     const mode = readString(n, 'mode', 'nearest');

@@ -588,7 +588,7 @@ registerOp({
 });
 
 registerOp({
-  op: 'Dropout', family: 'shape', inputs: [1, 3], outputs: [1, 2],
+  op: 'Dropout', family: 'shape', rewrittenAs: 'Identity', inputs: [1, 3], outputs: [1, 2],
   attrs: { ratio: { type: 'float', min: 0, max: 1 }, seed: { type: 'int' } },
   ignoredAttrs: ['is_test', 'consumed_inputs'],
   // Inference: Dropout is the identity (its mask output, when present and used, becomes an all-true constant-shape).
@@ -597,7 +597,7 @@ registerOp({
 });
 
 registerOp({
-  op: 'Constant', family: 'shape', inputs: [0, 0], outputs: [1, 1],
+  op: 'Constant', family: 'shape', rewrittenAs: 'an initializer', inputs: [0, 0], outputs: [1, 1],
   attrs: { value: { type: 'tensor' }, value_float: { type: 'float', finite: false }, value_floats: { type: 'floats', finite: false }, value_int: { type: 'int' }, value_ints: { type: 'ints' } },
   infer: () => [],
 });
