@@ -19,7 +19,7 @@ export function checkAttributionInput(model: Model, input: Tensor, targets: Targ
   // The batch dim is never checked: a fixed-batch model chunks and pads any batch internally.
   const ok = input.rank === expected.length && expected.every((e, i) => i === 0 || e === null || e === input.dims[i]);
   if (!ok) {
-    const shown = expected.map((e) => (e === null ? 'N' : String(e)));
+    const shown = expected.map((e, i) => (e === null || i === 0 ? 'N' : String(e)));
     throw new WhiteBoxError(
       'SHAPE_MISMATCH',
       `${method}: input shape ${formatShape(input.dims)} does not match the model's input '${model.inputName}' [${shown.join(', ')}]`,

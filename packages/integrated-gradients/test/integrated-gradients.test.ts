@@ -148,3 +148,23 @@ describe('integrated gradients with cotangent targets', () => {
     await expect(new IntegratedGradients(model).attribute(x, 0, { baseline: base })).rejects.toThrow(/baseline has a non-finite value/);
   });
 });
+
+describe('integrated gradients on a model exported with a fixed batch of 1', () => {
+  it('runs 50 steps for 3 images (chunked and padded by the model) and keeps completeness', async () => {
+    const { GraphBuilder, loadModel } = await import('@whitebox/onnx');
+    await import('@whitebox/backend-node');
+    const b = new GraphBuilder('fixed1');
+    b.input('x', [1, 1, 2, 2]);
+    b.node('Flatten', ['x'], ['f']);
+    b.node('Tanh', ['f'], ['t']);
+    b.node('Gemm', ['t', b.initializer('W', Tensor.from([1, -2, 0.5, 3, 0.2, 1, -1, 2], [2, 4]))], ['logits'], { transB: 1 });
+    b.output('logits', [1, 2]);
+    const model = await loadModel(b.toModelBytes(), { backend: 'node' });
+    expect(model.inputShape).toEqual([1, 1, 2, 2]);
+    const x = Tensor.from([0.1, 0.9, 0.4, 0.7, 0.3, 0.2, 0.8, 0.6, 0.5, 0.5, 0.1, 0.9], [3, 1, 2, 2]);
+    const { attributions, delta } = await new IntegratedGradients(model).attributeWithDelta(x, [0, 1, 1], { steps: 50 });
+    expect(attributions.dims).toEqual([3, 1, 2, 2]);
+    for (const d of delta) expect(Math.abs(d)).toBeLessThan(1e-4);
+    await model.dispose();
+  });
+});
