@@ -76,18 +76,24 @@ function checkFiniteOutput(t: Tensor, what: string, source: string | undefined, 
   }
 }
 
-/** Graphs larger than this open at optimization level 'extended' (see `sessionOptimizationLevel`). */
-export const LARGE_GRAPH_NODES = 1500;
+/** Forward graphs up to this many nodes open at ONNX Runtime's 'all' level, larger ones at 'extended' (see below). */
+export const SMALL_GRAPH_NODES = 64;
+/** Forward graphs larger than this open at 'disabled' (see below). */
+export const HUGE_GRAPH_NODES = 2500;
 
 /**
- * The ONNX Runtime optimization level a graph opens at unless the caller chooses one: 'all' (NCHWc layout kernels,
- * fastest on convnets such as SimpleCNN) for graphs up to `LARGE_GRAPH_NODES` nodes; 'extended' for larger ones,
- * where the layout transformer's session-creation time grows super-linearly (a 10k-node chain took minutes) and its
- * blocked kernels move ReLU6 kinks (MobileNetV2's input gradient differed from PyTorch by 5.8e-3 at 'all', 1.2e-6 at
- * 'extended').
+ * The ONNX Runtime optimization level a model's sessions open at unless the caller chooses one, from the forward
+ * graph's node count:
+ * - 'all' (NCHWc blocked-layout conv kernels, fastest) for small convnets such as SimpleCNN (≤ 64 nodes);
+ * - 'extended' for larger graphs: under 'all' the blocked kernels sum in another order, and in deep ReLU networks the
+ *   resulting float32 differences flip ReLU and max-pool decisions, so input gradients drift from PyTorch's (measured
+ *   on torchvision models: GoogLeNet 4.1e-2, DenseNet-121 1.7e-2, MobileNetV2 5.8e-3 of max |gradient| at 'all';
+ *   1.0e-6 at 'extended');
+ * - 'disabled' above 2,500 nodes: the basic optimizers' session creation grows super-linearly (a 5,000-node ReLU
+ *   chain's gradient graph: 45 s at 'basic', 53 s at 'extended', 7 s at 'disabled').
  */
-export function sessionOptimizationLevel(nodeCount: number): NonNullable<SessionOptions['graphOptimizationLevel']> {
-  return nodeCount > LARGE_GRAPH_NODES ? 'extended' : 'all';
+export function sessionOptimizationLevel(forwardNodes: number): NonNullable<SessionOptions['graphOptimizationLevel']> {
+  return forwardNodes <= SMALL_GRAPH_NODES ? 'all' : forwardNodes <= HUGE_GRAPH_NODES ? 'extended' : 'disabled';
 }
 
 class OnnxModel implements Model {
@@ -183,7 +189,7 @@ class OnnxModel implements Model {
     let s = this.gradSessions.get(key);
     if (!s) {
       const bytes = gradientGraphFromPrepared(this.prepared, { rule, layers, inputGradient });
-      s = this.session(() => bytes, this.prepared.graph.nodes.length * 3);
+      s = this.session(() => bytes, this.prepared.graph.nodes.length);
       s.catch(() => this.gradSessions.delete(key));
       this.gradSessions.set(key, s);
     }
