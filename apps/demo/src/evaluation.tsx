@@ -70,6 +70,7 @@ export function EvaluationView() {
           )}
           <ReportMeta results={report.results} />
           {report.error && <p className="error" role="alert">{report.error}</p>}
+          <MetricsSummary results={report.results} />
           {report.html ? (
             <ReportFrame src={report.html} />
           ) : (
@@ -92,6 +93,66 @@ function ReportMeta(props: { results: Json | undefined }) {
       Dataset <b>{String(meta.dataset ?? '?')}</b> ({String(meta.scale ?? '?')} scale), model <code>{String(meta.model ?? '?')}</code>
       {methods && <>, methods: {methods}</>}{meta.createdAt ? <>, generated {String(meta.createdAt)}</> : null}.
     </p>
+  );
+}
+
+interface MetricInfoJson { id: string; name: string; family: string; direction: 'higher' | 'lower' | 'reference'; paper: string; definition: string }
+interface MetricRowJson { metric: string; method: string; mean: number | null; std: number | null; samples: number; excluded: number }
+
+const ARROWS: Record<string, string> = { higher: '↑', lower: '↓', reference: '○' };
+const FAMILIES = ['faithfulness', 'robustness', 'randomization', 'complexity', 'localization'];
+const BASELINES = ['random', 'sobel'];
+
+/** Reads results.metrics when it has the shape the metrics stage writes; else undefined. */
+export function metricsOf(results: Json | undefined): { samples: number; metrics: MetricInfoJson[]; methods: string[]; rows: MetricRowJson[] } | undefined {
+  if (!results || typeof results !== 'object' || Array.isArray(results)) return undefined;
+  const m = results.metrics;
+  if (!m || typeof m !== 'object' || Array.isArray(m) || !Array.isArray(m.metrics) || !Array.isArray(m.rows) || !Array.isArray(m.methods)) return undefined;
+  return m as unknown as { samples: number; metrics: MetricInfoJson[]; methods: string[]; rows: MetricRowJson[] };
+}
+
+/**
+ * The metrics stage's numbers as one table per family, every column headed with its direction (↑ higher is better,
+ * ↓ lower, ○ reference), the best value in bold and the methods that beat both model-blind baselines (random, Sobel)
+ * highlighted — the same reading as the report's Metrics section, without opening it.
+ */
+function MetricsSummary(props: { results: Json | undefined }) {
+  const m = metricsOf(props.results);
+  if (!m) return null;
+  const value = (metric: string, method: string) => m.rows.find((r) => r.metric === metric && r.method === method)?.mean;
+  const better = (d: string, a: number, b: number) => (d === 'higher' ? a > b : d === 'lower' ? a < b : false);
+  return (
+    <section className="metrics-summary" data-testid="metrics-summary">
+      <h3>Metrics ({m.samples} test images; ↑ higher is better, ↓ lower is better, ○ reference; bold = best, green = beats both random and Sobel)</h3>
+      {FAMILIES.map((family) => {
+        const cols = m.metrics.filter((x) => x.family === family);
+        if (cols.length === 0) return null;
+        return (
+          <div key={family} className="metrics-family">
+            <h4>{family}</h4>
+            <table className="report-table">
+              <thead><tr><th>method</th>{cols.map((c) => <th key={c.id} title={`${c.definition} (${c.paper})`}>{c.name} {ARROWS[c.direction] ?? ''}</th>)}</tr></thead>
+              <tbody>
+                {m.methods.map((method) => (
+                  <tr key={method}>
+                    <td>{method}</td>
+                    {cols.map((c) => {
+                      const v = value(c.id, method);
+                      const vals = m.methods.map((x) => value(c.id, x)).filter((x): x is number => typeof x === 'number');
+                      const best = typeof v === 'number' && c.direction !== 'reference' && vals.every((x) => !better(c.direction, x, v));
+                      const base = BASELINES.map((b) => value(c.id, b)).filter((x): x is number => typeof x === 'number');
+                      const beats = typeof v === 'number' && !BASELINES.includes(method) && base.length > 0 && base.every((b) => better(c.direction, v, b));
+                      const text = typeof v === 'number' ? v.toFixed(3) : '—';
+                      return <td key={c.id} className={beats ? 'beats' : undefined}>{best ? <b>{text}</b> : text}</td>;
+                    })}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        );
+      })}
+    </section>
   );
 }
 

@@ -393,6 +393,22 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
       writeFileSync(join(dir, 'report', 'cifar10', 'results.json'), JSON.stringify({
         meta: { dataset: 'cifar10', scale: 'quick', model: 'm.onnx', methods: ['grad-cam'] },
         road: { curves: [{ method: 'grad-cam', order: 'morf', aucAccuracy: 0.42, fractions: [0, 0.1, 0.2, 0.3], accuracy: [0.9, 0.6, 0.4, 0.3] }] },
+        metrics: {
+          samples: 32, seed: 0, methods: ['grad-cam', 'random', 'sobel'],
+          metrics: [
+            { id: 'pixel-flipping', name: 'Pixel Flipping (MoRF)', family: 'faithfulness', direction: 'lower', paper: 'Samek et al. 2017', definition: 'd' },
+            { id: 'pointing-game', name: 'Pointing Game', family: 'localization', direction: 'higher', paper: 'Zhang et al. 2018', definition: 'd' },
+          ],
+          rows: [
+            { metric: 'pixel-flipping', method: 'grad-cam', mean: 0.31, std: 0.1, samples: 32, excluded: 0 },
+            { metric: 'pixel-flipping', method: 'random', mean: 0.52, std: 0.1, samples: 32, excluded: 0 },
+            { metric: 'pixel-flipping', method: 'sobel', mean: 0.44, std: 0.1, samples: 32, excluded: 0 },
+            { metric: 'pointing-game', method: 'grad-cam', mean: 0.5, std: 0.5, samples: 32, excluded: 0 },
+            { metric: 'pointing-game', method: 'random', mean: 0.2, std: 0.4, samples: 32, excluded: 0 },
+            { metric: 'pointing-game', method: 'sobel', mean: 0.7, std: 0.4, samples: 32, excluded: 0 },
+          ],
+          curves: [],
+        },
       }));
       return startServer({ port: 0, root: dir });
     })();
@@ -406,6 +422,10 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
       await expect.poll(() => p.getByTestId('report-meta').textContent()).toContain('Dataset cifar10');
       // The bare results.json: the ROAD curve's table row and a line chart with one polyline of 4 points.
       await expect.poll(() => p.locator('.report-table td').allTextContents()).toEqual(expect.arrayContaining(['grad-cam', 'morf', '0.4200']));
+      // The metrics summary: direction in every header, the best in bold, beating both baselines in green.
+      await expect.poll(() => p.getByTestId('metrics-summary').locator('th').allTextContents()).toEqual(['method', 'Pixel Flipping (MoRF) ↓', 'method', 'Pointing Game ↑']);
+      expect(await p.getByTestId('metrics-summary').locator('td.beats').allTextContents()).toEqual(['0.310']);
+      expect(await p.getByTestId('metrics-summary').locator('td b').allTextContents()).toEqual(['0.310', '0.700']);
       const pts = await p.locator('.chart polyline').first().getAttribute('points');
       expect(pts?.trim().split(/\s+/)).toHaveLength(4);
       await p.screenshot({ path: join(results, 'evaluation-fake.png'), fullPage: true });

@@ -22,6 +22,25 @@ describe('whitebox run / evaluate', () => {
     expect(existsSync(files.html)).toBe(true);
     expect(readFileSync(files.html, 'utf8')).toContain('id="sanity"');
   });
+  it('runs the metrics stage alone with chosen metrics; every table carries the random and Sobel baselines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-cli-metrics-'));
+    const model = join(dir, 'tiny.onnx');
+    writeFileSync(model, buildSimpleCnn({ channels: 1, height: 28, width: 28, seed: 1, widths: [4, 8, 8], hidden: 16 }));
+    const { results, files } = await evaluateCommand({
+      dataset: 'mnist', scale: 'quick', model, out: join(dir, 'out'), cacheDir: join(dir, 'cache'), quiet: true,
+      methods: 'vanilla-gradient,grad-cam', stages: 'metrics', metrics: 'pixel-flipping,sparseness,mprt-independent-spearman,random-logit', metricSamples: 3,
+    });
+    const m = results.metrics!;
+    expect(m.metrics.map((x) => x.id)).toEqual(['pixel-flipping', 'mprt-independent-spearman', 'random-logit', 'sparseness']);
+    expect(m.methods).toEqual(['vanilla-gradient', 'grad-cam', 'random', 'sobel']);
+    expect(m.rows).toHaveLength(16);
+    for (const r of m.rows) expect(r.mean === null || Number.isFinite(r.mean)).toBe(true);
+    expect(m.rows.find((r) => r.metric === 'mprt-independent-spearman' && r.method === 'sobel')!.mean).toBe(1);
+    expect(m.randomization!.independent!.layers).toEqual(['fc2', 'fc1', 'conv3', 'conv2', 'conv1']);
+    expect(results.selectivity).toBeUndefined();
+    expect(readFileSync(files.html, 'utf8')).toContain('Pixel Flipping (MoRF) ↓');
+    expect(() => settingsFor({ dataset: 'mnist', scale: 'quick', out: 'x', metrics: 'faithfulness,bogus' })).toThrow(/unknown metric 'bogus'/);
+  }, 120_000);
   it('names what is wrong: scale, dataset, stage, fractions, model file', async () => {
     expect(() => settingsFor({ dataset: 'mnist', scale: 'huge', out: 'x' })).toThrow(/unknown --scale 'huge' \(known: quick, standard, full\)/);
     expect(() => settingsFor({ dataset: 'mnist', scale: 'quick', out: 'x', fractions: '0.1,2' })).toThrow(/--fractions expects .* got '0.1,2'/);

@@ -25,3 +25,4 @@ export * from './randomization.js';
 export * from './complexity.js';
 export * from './localization.js';
 export * from './evaluate-metrics.js';
+export * from './metrics-report.js';

@@ -2,6 +2,8 @@ import { WhiteBoxError, type Model, type ProgressCallback } from '@whitebox/core
 import { cachedFloat32 } from './cache.js';
 import { coherence } from './coherence.js';
 import { balancedIndices, imagesToTensor, subsetDataset, validateDataset, type ImageDataset } from './data.js';
+import { sobelExplainer } from './baselines.js';
+import { evaluateMetrics, type MetricSizes, type MetricsMethod } from './evaluate-metrics.js';
 import { randomExplainer, type Explainer } from './explainer.js';
 import { writeReport, type EvaluationResults, type ReportFiles } from './report.js';
 import { road } from './road.js';
@@ -11,8 +13,8 @@ import { selectivity } from './selectivity.js';
 
 export type Scale = 'quick' | 'standard' | 'full';
 export const SCALES_LIST: readonly Scale[] = ['quick', 'standard', 'full'];
-export type Stage = 'coherence' | 'selectivity' | 'road' | 'sanity' | 'roar-maps' | 'roar-kar';
-export const STAGES: readonly Stage[] = ['coherence', 'selectivity', 'road', 'sanity', 'roar-maps', 'roar-kar'];
+export type Stage = 'coherence' | 'selectivity' | 'road' | 'sanity' | 'metrics' | 'roar-maps' | 'roar-kar';
+export const STAGES: readonly Stage[] = ['coherence', 'selectivity', 'road', 'sanity', 'metrics', 'roar-maps', 'roar-kar'];
 
 /** Sizes of every evaluation at one scale. `undefined` counts mean the whole split. */
 export interface ScaleSettings {
@@ -37,6 +39,11 @@ export interface ScaleSettings {
   /** SmoothGrad samples and integrated-gradients steps at this scale. */
   smoothgradSamples: number;
   igSteps: number;
+  /** The 'metrics' stage (faithfulness, robustness, randomization, complexity, localization): test images and sizes. */
+  metricSamples: number;
+  metricSizes: MetricSizes;
+  /** Metric ids or families (default: every metric the data supports). */
+  metrics?: string;
 }
 
 export const SCALES: Record<Scale, ScaleSettings> = {
@@ -44,16 +51,19 @@ export const SCALES: Record<Scale, ScaleSettings> = {
     selectivitySamples: 32, selectivitySteps: 50, patchSize: 1, roadSamples: 200, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 16,
     roarTrain: 2000, roarTest: 500, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0], epochs: 2, retrainWidths: [8, 16, 32], retrainHidden: 64, roarEnsembles: false,
     smoothgradSamples: 10, igSteps: 16,
+    metricSamples: 32, metricSizes: { fcRuns: 50, curveSteps: 25, infidelitySamples: 25, robustnessSamples: 10, superpixels: 50, monotonicitySteps: 16 },
   },
   standard: {
     selectivitySamples: 100, selectivitySteps: 50, patchSize: 1, roadSamples: 1000, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 50,
     roarTrain: 6000, roarTest: 1000, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0, 1], epochs: 3, retrainWidths: [8, 16, 32], retrainHidden: 64, roarEnsembles: false,
     smoothgradSamples: 25, igSteps: 32,
+    metricSamples: 100, metricSizes: { fcRuns: 100, curveSteps: 50, infidelitySamples: 50, robustnessSamples: 20, superpixels: 100, monotonicitySteps: 16 },
   },
   full: {
     selectivitySamples: 500, selectivitySteps: 50, patchSize: 1, roadSamples: 10000, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 200,
     roarTrain: undefined, roarTest: undefined, fractions: [0.1, 0.3, 0.5, 0.7, 0.9], seeds: [0, 1, 2], epochs: undefined, roarEnsembles: true,
     smoothgradSamples: 50, igSteps: 50,
+    metricSamples: 500, metricSizes: { fcRuns: 100, curveSteps: 100, infidelitySamples: 50, robustnessSamples: 50, superpixels: 100, monotonicitySteps: 16 },
   },
 };
 
@@ -65,6 +75,8 @@ export interface PipelineMethod {
   options?: unknown;
   /** An ensemble (SmoothGrad variant): left out of ROAR/KAR unless the scale's `roarEnsembles`. */
   skipRoar?: boolean;
+  /** The signed per-pixel map (channels summed, not |·|) the 'metrics' stage scores; default `explainer`. */
+  signedExplainer?(model: Model): Explainer;
 }
 
 export interface StageProgress {
@@ -87,6 +99,10 @@ export interface PipelineInput {
   concurrency?: number;
   /** The model-randomization cascade, top layer first. */
   cascade?: readonly CascadeStep[];
+  /** One layer randomized at a time, top first (`onnxIndependent`): the metrics stage's independent randomization test. */
+  independent?: readonly CascadeStep[];
+  /** Ground truth of `test` [test.count, H*W] (a localization dataset): enables the localization metrics. */
+  testMasks?: Uint8Array;
   /** Where training-set maps are cached (keyed by model hash, method and options, data). */
   cacheDir?: string;
   outDir: string;
@@ -199,6 +215,29 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutput>
       results.sanity = await withProgress('sanity', 'sanity check', (p) =>
         sanityCheck(model, input.methods.map((m) => ({ name: m.id, make: (mm: Model) => m.explainer(mm) })), input.cascade!, imagesToTensor(sub), sub.labels, { onProgress: p }));
     }
+  }
+  if (stages.has('metrics')) {
+    const hw = input.test.height * input.test.width;
+    if (input.testMasks && input.testMasks.length !== input.test.count * hw) {
+      throw new WhiteBoxError('SHAPE_MISMATCH', `test masks have ${input.testMasks.length} values but dataset '${input.test.name}' has ${input.test.count} images of ${input.test.height}×${input.test.width}`);
+    }
+    const idx = balancedIndices(input.test, cfg.metricSamples);
+    const sub = subsetDataset(input.test, idx, `${input.test.name}-metrics${cfg.metricSamples}`);
+    const masks = input.testMasks ? new Uint8Array(idx.length * hw) : undefined;
+    if (masks) idx.forEach((i, k) => masks.set(input.testMasks!.subarray(i * hw, (i + 1) * hw), k * hw));
+    const random = randomExplainer(seed + 21);
+    const sobel = sobelExplainer();
+    const methods: MetricsMethod[] = [
+      ...input.methods.map((m) => ({ name: m.id, make: (mm: Model) => (m.signedExplainer ?? m.explainer)(mm) })),
+      { name: 'random', make: () => random },
+      { name: 'sobel', make: () => sobel },
+    ];
+    results.metrics = await withProgress('metrics', 'metrics', (p) =>
+      evaluateMetrics(model, methods, imagesToTensor(sub), sub.labels, {
+        ...(cfg.metrics ? { metrics: cfg.metrics } : {}), sizes: cfg.metricSizes, seed, unscorable: 'skip', onProgress: p,
+        ...(masks ? { masks } : {}),
+        randomization: { ...(input.cascade?.length ? { cascading: input.cascade } : {}), ...(input.independent?.length ? { independent: input.independent } : {}) },
+      }));
   }
   if (stages.has('roar-maps') || stages.has('roar-kar')) {
     const train = cfg.roarTrain !== undefined && cfg.roarTrain < input.train.count ? subsetDataset(input.train, balancedIndices(input.train, cfg.roarTrain), `${input.train.name}-${cfg.roarTrain}`) : input.train;

@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { WhiteBoxError } from '@whitebox/core';
 import { barChartSvg, lineChartSvg, type ChartSeries } from '@whitebox/visualize';
 import type { CoherenceResult } from './coherence.js';
+import type { MetricsResult } from './evaluate-metrics.js';
+import { metricsCsv, metricsMarkdown, metricsSectionHtml } from './metrics-report.js';
 import { gridPng, imageToRgb, relevanceToRgb, type RgbImage } from './render.js';
 import type { RoadResult } from './road.js';
 import type { RoarKarResult } from './roar.js';
@@ -32,6 +34,8 @@ export interface EvaluationResults {
   roarKar?: RoarKarResult;
   road?: RoadResult;
   sanity?: SanityResult;
+  /** Faithfulness, robustness, randomization, complexity and localization metrics (the 'metrics' stage). */
+  metrics?: MetricsResult;
 }
 
 export interface ReportFiles {
@@ -52,6 +56,7 @@ export interface SerializedResults {
   roarKar?: RoarKarResult;
   road?: RoadResult;
   sanity?: SanityResult;
+  metrics?: MetricsResult;
 }
 
 const fileSafe = (s: string): string => s.replace(/[^a-z0-9_-]/gi, '_');
@@ -80,6 +85,7 @@ export function serializeResults(results: EvaluationResults): { data: Serialized
   if (results.roarKar) data.roarKar = results.roarKar;
   if (results.road) data.road = results.road;
   if (results.sanity) data.sanity = results.sanity;
+  if (results.metrics) data.metrics = results.metrics;
   return { data, images };
 }
 
@@ -115,7 +121,8 @@ const STYLE = `body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:1em}
-figure{margin:.5em 0}figcaption{font-size:.85em;color:#555}img{image-rendering:pixelated;max-width:100%}p.note{color:#555;font-size:.9em}`;
+figure{margin:.5em 0}figcaption{font-size:.85em;color:#555}img{image-rendering:pixelated;max-width:100%}p.note{color:#555;font-size:.9em}
+td.beats{background:#e3f4e1}span.beats{background:#e3f4e1;padding:0 .2em}.wide{overflow-x:auto}details{margin:.6em 0}`;
 
 /**
  * Writes `index.html` (self-contained: PNG grids as data URIs, inline SVG charts, tables),
@@ -266,6 +273,14 @@ ${table(['method', 'AUC probability', 'AUC logit', 'AUC accuracy'], aucRows)}
 <div class="charts">${svg}</div>${table(['method', ...s.layers.map((l, i) => `${i + 1}: ${l}`)], methods.map((m) => [m, ...s.layers.map((_, i) => s.rows.find((r) => r.method === m && r.step === i + 1)?.spearman ?? NaN)]))}`);
   }
 
+  if (results.metrics) {
+    const m = results.metrics;
+    const c = metricsCsv(m);
+    writeCsv('metrics.csv', c.columns, c.rows);
+    writeCsv('metrics_curves.csv', ['metric', 'method', 'x', 'y'], m.curves.flatMap((q) => q.x.map((x, i) => [q.metric, q.method, x, q.y[i]!])));
+    section('metrics', 'Metrics', await metricsSectionHtml(m));
+  }
+
   const timingRows = Object.entries(meta.timings).map(([k, v]) => [k, v] as [string, number]);
   writeCsv('timings.csv', ['stage', 'seconds', 'cpu_seconds'], timingRows.map(([k, v]) => [k, v, meta.cpuTimings?.[k] ?? NaN]));
   if (timingRows.length) {
@@ -337,6 +352,7 @@ export function markdownSummary(r: SerializedResults): string {
     out.push(`#### Sanity check: Spearman ρ between the trained model's map and the map after randomizing layers from the top, cumulatively (${s.samples} images; lower = the method depends on the weights)`, '');
     out.push(mdTable(['method', ...s.layers.map((l, i) => `up to ${l}`)], methods.map((x) => [x, ...s.layers.map((_, i) => s.rows.find((y) => y.method === x && y.step === i + 1)?.spearman ?? NaN)])), '');
   }
+  if (r.metrics) out.push(metricsMarkdown(r.metrics), '');
   const t = Object.entries(m.timings);
   if (t.length) {
     out.push('#### Time per stage', '');

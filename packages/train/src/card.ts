@@ -37,6 +37,8 @@ export interface ModelCard {
   parity?: { images: number; maxAbsLogitDiff: number; samePredictions: boolean; runtime: string };
   status: string;
   notes: string[];
+  /** Accuracy on other test sets of the same task (e.g. the localization benchmark's variants), by name. */
+  variants?: Record<string, { accuracy: number; count: number; description?: string }>;
 }
 
 export interface CardInput {
@@ -53,6 +55,7 @@ export interface CardInput {
   parity?: ModelCard['parity'];
   status?: string;
   notes?: string[];
+  variants?: ModelCard['variants'];
 }
 
 export function buildModelCard(c: CardInput): ModelCard {
@@ -94,6 +97,7 @@ export function buildModelCard(c: CardInput): ModelCard {
     parity: c.parity,
     status: c.status ?? 'complete',
     notes: c.notes ?? [],
+    ...(c.variants ? { variants: c.variants } : {}),
   };
 }
 
@@ -116,6 +120,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     `- File: \`${card.file}\`, ${card.bytes.toLocaleString('en-US')} bytes, sha256 \`${card.sha256}\`.`,
     ...card.notes.map((n) => `- ${n}`),
     '',
+    ...(card.variants ? ['| test set | accuracy | images |', '| --- | --- | --- |', ...Object.entries(card.variants).map(([k, v]) => `| ${k}${v.description ? ` (${v.description})` : ''} | ${pct(v.accuracy)} | ${v.count.toLocaleString('en-US')} |`), ''] : []),
     '| class | test accuracy | images |',
     '| --- | --- | --- |',
     ...card.test.perClass.map((p) => `| ${p.class} | ${pct(p.accuracy)} | ${p.count} |`),

@@ -34,7 +34,7 @@ describe('whitebox train / evaluate-model', () => {
   });
 
   it('bad input: unknown dataset, missing model file', async () => {
-    await expect(trainCommand({ dataset: 'svhn' as never, out, quiet: true })).rejects.toThrow(/--dataset must be mnist or cifar10, got 'svhn'/);
+    await expect(trainCommand({ dataset: 'svhn' as never, out, quiet: true })).rejects.toThrow(/--dataset must be mnist, cifar10 or localization, got 'svhn'/);
     await expect(evaluateModelCommand({ model: join(out, 'nope.onnx'), dataset: 'mnist', quiet: true })).rejects.toThrow(/cannot read ONNX model .*nope.onnx: no such file/);
   });
 });

@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import '@whitebox/backend-node';
 import { type BackendName, type Device, DEVICES, LIMITS, type Model, WhiteBoxError } from '@whitebox/core';
-import { loadCifar10, loadMnist, type TrainTest } from '@whitebox/datasets';
+import { loadCifar10, loadMnist, loadMnistLocalization, type TrainTest } from '@whitebox/datasets';
 import {
-  SCALES, SCALES_LIST, STAGES, fromAttribution, onnxCascade, runPipeline, simpleCnnRetrainer,
+  SCALES, SCALES_LIST, STAGES, fromAttribution, onnxCascade, onnxIndependent, resolveMetrics, runPipeline, simpleCnnRetrainer,
   type PipelineMethod, type PipelineOutput, type Scale, type ScaleSettings, type Stage,
 } from '@whitebox/metrics';
 import { loadModel, readModelFile } from '@whitebox/onnx';
@@ -33,6 +33,9 @@ export interface EvaluationCliOptions {
   epochs?: number;
   workers?: number;
   samples?: number;
+  /** Metric ids or families for the 'metrics' stage (with `evaluate`, alone: only that stage). */
+  metrics?: string;
+  metricSamples?: number;
   backend?: BackendName;
   device?: Device;
   threads?: number;
@@ -40,7 +43,8 @@ export interface EvaluationCliOptions {
   quiet?: boolean;
 }
 
-const DATASETS = ['mnist', 'cifar10'];
+/** mnist, cifar10, and the MNIST localization benchmark (one digit, or two with the larger deciding) with its ground-truth masks. */
+const DATASETS = ['mnist', 'cifar10', 'localization', 'localization-pair'];
 
 /** The repository (or installed package tree) root: where `models/` lives. */
 function repoRoot(): string {
@@ -58,17 +62,21 @@ export function defaultModelPath(dataset: string, given?: string): string {
     if (!existsSync(given)) throw new WhiteBoxError('NOT_FOUND', `model file ${resolve(given)} does not exist`, { file: given });
     return given;
   }
-  const name = `${dataset}-simplecnn.onnx`;
+  const base = dataset.startsWith('localization') ? 'localization' : dataset;
+  const name = `${base}-simplecnn.onnx`;
   const candidates = [join(process.cwd(), 'models', name), join(repoRoot(), 'models', name)];
   const found = candidates.find((c) => existsSync(c));
   if (!found) {
-    throw new WhiteBoxError('NOT_FOUND', `no model given and the shipped model is missing (looked for ${candidates.join(' and ')}); pass --model <file.onnx> or train one with 'whitebox train --dataset ${dataset}'`, { file: candidates[0] });
+    throw new WhiteBoxError('NOT_FOUND', `no model given and the shipped model is missing (looked for ${candidates.join(' and ')}); pass --model <file.onnx> or train one with 'whitebox train --dataset ${base}'`, { file: candidates[0] });
   }
   return found;
 }
 
-export function loadData(dataset: string, dataDir?: string): Promise<TrainTest> | TrainTest {
+export function loadData(dataset: string, dataDir?: string): Promise<TrainTest & { testMasks?: Uint8Array }> | (TrainTest & { testMasks?: Uint8Array }) {
   if (dataset === 'mnist') return loadMnist(dataDir ? { dir: dataDir } : {});
+  if (dataset === 'localization' || dataset === 'localization-pair') {
+    return loadMnistLocalization({ ...(dataDir ? { dir: dataDir } : {}), variant: dataset === 'localization' ? 'single' : 'pair', background: 'noise' });
+  }
   return loadCifar10(dataDir ? { dir: dataDir } : {});
 }
 
@@ -97,7 +105,10 @@ export function settingsFor(o: EvaluationCliOptions): ScaleSettings {
     s.selectivitySamples = o.samples;
     s.roadSamples = Math.max(o.samples, 1);
     s.sanitySamples = Math.max(1, Math.min(o.samples, s.sanitySamples));
+    s.metricSamples = o.samples;
   }
+  if (o.metricSamples !== undefined) s.metricSamples = o.metricSamples;
+  if (o.metrics) s.metrics = resolveMetrics(o.metrics).map((m) => m.id).join(',');
   if (o.fractions) s.fractions = parseFractions(o.fractions);
   if (o.seeds !== undefined) s.seeds = Array.from({ length: o.seeds }, (_, i) => i);
   if (o.epochs !== undefined) s.epochs = o.epochs;
@@ -121,7 +132,7 @@ export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: re
   const bytes = await readModelFile(modelPath);
   const model = await loadModel(bytes, loadOptions);
   const data = await loadData(o.dataset, o.dataDir);
-  log(`loaded ${modelLabel} and ${o.dataset} (${data.train.count} train, ${data.test.count} test images) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(`loaded ${modelLabel} and ${o.dataset} (${data.train.count} train, ${data.test.count} test images${data.testMasks ? ', ground-truth masks' : ''}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const spec = o.methods ?? `all,${SMOOTHGRAD_VARIANTS.join(',')}`;
   const sg = { samples: settings.smoothgradSamples, sigma: 0.15 };
   // Ensembles (a SmoothGrad variant, alone or '<variant>/<method>') take this scale's sample count.
@@ -134,6 +145,7 @@ export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: re
     return {
       id: m.id,
       explainer: (mm: Model) => fromAttribution(m.factory(mm), { name: m.id, ...(attributeOptions ? { attributeOptions } : {}) }),
+      signedExplainer: (mm: Model) => fromAttribution(m.factory(mm), { name: m.id, reduction: 'sum', ...(attributeOptions ? { attributeOptions } : {}) }),
       options: { ...(attributeOptions ?? {}), ...(m.ensemble ? sg : {}), reduction: 'abs-sum' },
       skipRoar: m.ensemble,
     };
@@ -149,6 +161,8 @@ export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: re
       train: data.train, test: data.test, methods, stages,
       ...(retrainer ? { retrain: retrainer.retrain, concurrency: retrainer.concurrency } : {}),
       cascade: onnxCascade(bytes, (b) => loadModel(b, loadOptions), 0, modelPath),
+      ...(stages.includes('metrics') ? { independent: onnxIndependent(bytes, (b) => loadModel(b, loadOptions), 1000, modelPath) } : {}),
+      ...(data.testMasks ? { testMasks: data.testMasks } : {}),
       cacheDir, outDir: o.out, removalValue: o.removal ?? 0, log,
       progress: (label) => (o.quiet ? { update: () => {}, stop() {} } : progressBar(label)),
       command: `whitebox ${process.argv.slice(2).join(' ')}`,
@@ -167,7 +181,7 @@ export function int(name: string, min = 1) {
 /** Options shared by `run` and `evaluate`. */
 export function evaluationOptions(cmd: Command): Command {
   return cmd
-    .option('--dataset <name>', 'mnist | cifar10', enumOption('--dataset', DATASETS), 'mnist')
+    .option('--dataset <name>', 'mnist | cifar10 | localization | localization-pair (the MNIST localization benchmark, with ground-truth masks)', enumOption('--dataset', DATASETS), 'mnist')
     .option('--scale <scale>', 'quick (≤ 10 min on MNIST, 2 cores) | standard (≤ 60 min) | full (whole datasets)', enumOption('--scale', SCALES_LIST), 'quick')
     .option('--model <file>', 'ONNX classifier (default: models/<dataset>-simplecnn.onnx)', nonEmptyOption('--model'))
     .option('--data-dir <dir>', 'dataset directory (MNIST IDX files / CIFAR-10 binary batches)', nonEmptyOption('--data-dir'))
@@ -176,7 +190,9 @@ export function evaluationOptions(cmd: Command): Command {
     .option('--steps <n>', 'selectivity steps (default 50)', intOption('--steps', { max: 100_000 }))
     .option('--patch <n>', 'selectivity: side of the square removed per step (default 1 pixel)', intOption('--patch', { max: 4096 }))
     .option('--removal <value>', 'selectivity: value a removed pixel is set to, pixel space (default 0)', numberOption('--removal', { min: 0, max: 1 }))
-    .option('--samples <n>', 'test images for selectivity/ROAD/sanity (default: per scale)', intOption('--samples'))
+    .option('--samples <n>', 'test images for selectivity/ROAD/sanity/metrics (default: per scale)', intOption('--samples'))
+    .option('--metrics <list>', "metrics for the 'metrics' stage: ids, families (faithfulness, robustness, randomization, complexity, localization) or 'all' (default: all the data supports)", validatedOption((v) => { resolveMetrics(v); return v; }))
+    .option('--metric-samples <n>', "test images for the 'metrics' stage (default: per scale)", intOption('--metric-samples', { max: 100_000 }))
     .option('--fractions <list>', 'ROAR/KAR fractions t (default 0.1,0.3,0.5,0.7,0.9)', validatedOption((v) => { parseFractions(v); return v; }))
     .option('--seeds <n>', 'ROAR/KAR retraining seeds (mean ± std)', intOption('--seeds', { max: 1000 }))
     .option('--epochs <n>', 'ROAR/KAR retraining epochs (default: per scale)', intOption('--epochs', { max: 10_000 }))
@@ -207,7 +223,7 @@ export async function guardEarlyExit<T>(fn: () => Promise<T>): Promise<T> {
 
 /** Registers `whitebox run`: the whole evaluation (what `pnpm start` runs) and the report. */
 export function register(program: Command): void {
-  evaluationOptions(program.command('run').description('run coherence, selectivity, ROAR, KAR, ROAD and the sanity check, write the report and print its path'))
+  evaluationOptions(program.command('run').description('run coherence, selectivity, ROAR, KAR, ROAD, the sanity check and the metrics (faithfulness, robustness, randomization, complexity, localization), write the report and print its path'))
     .option('--out <dir>', 'report directory', outDirOption('--out'), 'report')
     .action(async (opts: EvaluationCliOptions) => {
       const t0 = performance.now();

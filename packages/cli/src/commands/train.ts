@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import '@whitebox/backend-node';
 import { LIMITS, resolveBackend, WhiteBoxError } from '@whitebox/core';
-import { loadCifar10, loadMnist, loadMnistLocalization, subset, toTensor, type Dataset, type TrainTest } from '@whitebox/datasets';
+import { loadCifar10, loadMnist, loadMnistLocalization, localizationBenchmark, subset, toTensor, type Dataset, type TrainTest } from '@whitebox/datasets';
 import { buildModelCard, classifierFromCheckpoint, modelCardMarkdown, trainSimpleCNN, type ModelCard, type TrainedClassifier } from '@whitebox/train';
 import { lineChartSvg } from '@whitebox/visualize';
 import { progressBar } from '../progress.js';
@@ -123,7 +123,7 @@ export async function curveSvg(card: ModelCard): Promise<string> {
 }
 
 /** Writes <out>/<name>.onnx, .json, .md and .curve.svg; returns the card. */
-export async function writeModel(out: string, name: string, clf: TrainedClassifier, data: TrainTest, datasetSource: string, extra: { epochsPlanned?: number; checkpoint?: 'last' | 'best'; status?: string; notes?: string[] }, log: (s: string) => void): Promise<ModelCard> {
+export async function writeModel(out: string, name: string, clf: TrainedClassifier, data: TrainTest, datasetSource: string, extra: { epochsPlanned?: number; checkpoint?: 'last' | 'best'; status?: string; notes?: string[]; variants?: Record<string, { set: Dataset; description?: string }> }, log: (s: string) => void): Promise<ModelCard> {
   const onnx = clf.toOnnx();
   const parity = await checkParity(clf, onnx, data.test, 1000);
   log(`export check on ${parity.images} test images: max |Δlogit| ${parity.maxAbsLogitDiff.toExponential(2)}, ${parity.samePredictions ? 'identical' : 'DIFFERENT'} predictions`);
@@ -131,7 +131,15 @@ export async function writeModel(out: string, name: string, clf: TrainedClassifi
     throw new WhiteBoxError('RUNTIME_ERROR', `ONNX export check failed: max |Δlogit| ${parity.maxAbsLogitDiff} (limit 1e-4), ${parity.samePredictions ? 'same' : 'different'} predictions`);
   }
   const evaluation = clf.evaluate(data.test);
-  const card = buildModelCard({ name, classifier: clf, onnx, train: data.train, test: data.test, evaluation, datasetSource, parity, ...extra });
+  const variants = extra.variants
+    ? Object.fromEntries(Object.entries(extra.variants).map(([k, v]) => {
+      const e = clf.evaluate(v.set);
+      log(`${k}: accuracy ${(100 * e.accuracy).toFixed(2)}% on ${e.count} images`);
+      return [k, { accuracy: e.accuracy, count: e.count, ...(v.description ? { description: v.description } : {}) }];
+    }))
+    : undefined;
+  const { variants: _v, ...rest } = extra;
+  const card = buildModelCard({ name, classifier: clf, onnx, train: data.train, test: data.test, evaluation, datasetSource, parity, ...rest, ...(variants ? { variants } : {}) });
   ensureOutDir(out, '--out');
   writeOutputFile(join(out, `${name}.onnx`), onnx);
   writeOutputFile(join(out, `${name}.json`), JSON.stringify(card, null, 2) + '\n');
@@ -144,7 +152,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<ModelCard> {
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(s + '\n');
   };
-  if (o.dataset !== 'mnist' && o.dataset !== 'cifar10') throw new WhiteBoxError('INVALID_ARGUMENT', `--dataset must be mnist or cifar10, got '${String(o.dataset)}'`);
+  if (o.dataset !== 'mnist' && o.dataset !== 'cifar10' && o.dataset !== 'localization') throw new WhiteBoxError('INVALID_ARGUMENT', `--dataset must be mnist, cifar10 or localization, got '${String(o.dataset)}'`);
   for (const [flag, v] of [['--train-limit', o.trainLimit], ['--test-limit', o.testLimit], ['--epochs', o.epochs], ['--batch-size', o.batchSize], ['--max-epochs-this-run', o.maxEpochsThisRun]] as const) {
     // 0 is not "no limit": it would train on nothing (and --train-limit 0 used to train on everything).
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `${flag} must be an integer ≥ 1, got ${v}`);
@@ -192,11 +200,29 @@ export async function trainCommand(o: TrainCommandOptions): Promise<ModelCard> {
       bar?.stop();
     }
   }
-  const card = await writeModel(o.out, name, clf, data, source, { epochsPlanned: clf.info.options.epochs, checkpoint: o.fromCheckpoint && o.which !== 'last' ? 'best' : 'last', status: o.status, notes: o.notes }, log);
+  const card = await writeModel(o.out, name, clf, data, source, {
+    epochsPlanned: clf.info.options.epochs, checkpoint: o.fromCheckpoint && o.which !== 'last' ? 'best' : 'last', status: o.status, notes: o.notes,
+    ...(o.dataset === 'localization' ? { variants: localizationVariants(o.dataDir) } : {}),
+  }, log);
   log(`${name}: test accuracy ${(100 * card.test.accuracy).toFixed(2)}% → ${resolve(o.out, `${name}.onnx`)}`);
   return card;
 }
 
+
+/** The localization benchmark's four test variants (2,000 seeded canvases each, MNIST test digits), for the model card. */
+export function localizationVariants(dataDir?: string): Record<string, { set: Dataset; description: string }> {
+  const { test } = loadMnist(dataDir ? { dir: dataDir } : {});
+  const out: Record<string, { set: Dataset; description: string }> = {};
+  for (const variant of ['single', 'pair'] as const) {
+    for (const background of ['blank', 'noise'] as const) {
+      out[`${variant}/${background}`] = {
+        set: localizationBenchmark(test, { count: 2000, size: 56, variant, background, seed: 1 }).dataset,
+        description: `${variant === 'single' ? 'one digit' : 'two digits, the larger decides'} on a ${background} canvas, seed 1`,
+      };
+    }
+  }
+  return out;
+}
 
 /** Registers `whitebox train`. */
 export function register(program: Command): void {
