@@ -18,7 +18,13 @@ export type WhiteBoxErrorCode =
   /** A size above a documented limit (steps, samples, pixels, bytes, threads); the message says how to raise it. */
   | 'LIMIT_EXCEEDED'
   /** A network or file operation that did not finish in time. */
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  /** A service (Redis) cannot be reached. */
+  | 'UNREACHABLE'
+  /** Shared state belongs to another run (a job queue holding another model's jobs). */
+  | 'CONFLICT'
+  /** Two processes of different WhiteBox versions meet (a worker and its queue). */
+  | 'VERSION_MISMATCH';
 
 export class WhiteBoxError extends Error {
   readonly code: WhiteBoxErrorCode;

@@ -7,12 +7,12 @@ import { evaluateMetrics, type MetricSizes, type MetricsMethod } from './evaluat
 import { randomExplainer, type Explainer } from './explainer.js';
 import { writeReport, type EvaluationResults, type ReportFiles } from './report.js';
 import { road } from './road.js';
-import { randomRelevance, roarKar, type RelevanceSet, type Retrain } from './roar.js';
+import { randomRelevance, roarKar, type JobFailure, type RelevanceSet, type Retrain, type RoarKarExecutor } from './roar.js';
 import { sanityCheck, type CascadeStep } from './sanity.js';
 import { selectivity } from './selectivity.js';
 
-export type Scale = 'quick' | 'standard' | 'full';
-export const SCALES_LIST: readonly Scale[] = ['quick', 'standard', 'full'];
+export type Scale = 'quick' | 'standard' | 'full' | 'seed';
+export const SCALES_LIST: readonly Scale[] = ['quick', 'standard', 'full', 'seed'];
 export type Stage = 'coherence' | 'selectivity' | 'road' | 'sanity' | 'metrics' | 'roar-maps' | 'roar-kar';
 export const STAGES: readonly Stage[] = ['coherence', 'selectivity', 'road', 'sanity', 'metrics', 'roar-maps', 'roar-kar'];
 
@@ -65,6 +65,17 @@ export const SCALES: Record<Scale, ScaleSettings> = {
     smoothgradSamples: 50, igSteps: 50,
     metricSamples: 500, metricSizes: { fcRuns: 100, curveSteps: 100, infidelitySamples: 50, robustnessSamples: 50, superpixels: 100, monotonicitySteps: 16 },
   },
+  /**
+   * The seed project's ROAR/KAR protocol: whole training and test sets, the full-size SimpleCNN, fractions
+   * 0.1…0.9, 3 seeds, 100 epochs per retraining (`--epochs` to shorten), the seven methods and random.
+   * Hundreds of full trainings: meant for a cluster (`--queue`).
+   */
+  seed: {
+    selectivitySamples: 500, selectivitySteps: 50, patchSize: 1, roadSamples: 10000, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 200,
+    roarTrain: undefined, roarTest: undefined, fractions: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], seeds: [0, 1, 2], epochs: 100, roarEnsembles: false,
+    smoothgradSamples: 50, igSteps: 50,
+    metricSamples: 500, metricSizes: { fcRuns: 100, curveSteps: 100, infidelitySamples: 50, robustnessSamples: 50, superpixels: 100, monotonicitySteps: 16 },
+  },
 };
 
 /** A method as the pipeline sees it: an id, how to explain with a given model, and what keys its cached maps. */
@@ -77,7 +88,22 @@ export interface PipelineMethod {
   skipRoar?: boolean;
   /** The signed per-pixel map (channels summed, not |·|) the 'metrics' stage scores; default `explainer`. */
   signedExplainer?(model: Model): Explainer;
+  /** A JSON description from which another process rebuilds this method (what a job queue sends its workers). */
+  spec?: unknown;
 }
+
+/** One split's maps the ROAR/KAR stage needs. */
+export interface RelevanceRequest {
+  method: PipelineMethod;
+  ds: ImageDataset;
+  split: string;
+}
+
+/**
+ * Computes the maps of several (method, split) requests at once, e.g. as map shards on a job queue;
+ * results in request order, or the failures that left one without maps.
+ */
+export type RelevanceProvider = (model: Model, requests: readonly RelevanceRequest[], onProgress?: ProgressCallback) => Promise<Array<{ data: Float32Array; hit: boolean } | { failures: JobFailure[] }>>;
 
 export interface StageProgress {
   update: ProgressCallback;
@@ -97,6 +123,12 @@ export interface PipelineInput {
   retrain?: Retrain;
   /** Retrainings at once (default 1). */
   concurrency?: number;
+  /** Runs the ROAR/KAR retrainings instead of `retrain` (a job queue). */
+  roarKarExecutor?: RoarKarExecutor;
+  /** Computes the ROAR/KAR maps instead of `datasetRelevance` here (a job queue). */
+  relevance?: RelevanceProvider;
+  /** Settings the report records beside the scale's (e.g. the queue's address). */
+  extraSettings?: Record<string, unknown>;
   /** The model-randomization cascade, top layer first. */
   cascade?: readonly CascadeStep[];
   /** One layer randomized at a time, top first (`onnxIndependent`): the metrics stage's independent randomization test. */
@@ -122,22 +154,34 @@ export interface PipelineOutput {
   files: ReportFiles;
 }
 
+/** Images per explainer call when maps of a dataset are computed (map shards start at multiples of it, so their batches match). */
+export const RELEVANCE_CHUNK = 256;
+
+/**
+ * Maps of images [start, end) of a dataset, in calls of `chunk` images counted from `start`, as a
+ * Float32Array [(end − start), H*W]. `onProgress` counts images done in the range.
+ */
+export async function relevanceRange(explainer: Explainer, ds: ImageDataset, start: number, end: number, onProgress?: ProgressCallback, chunk = RELEVANCE_CHUNK, label = explainer.name): Promise<Float32Array> {
+  const hw = ds.height * ds.width;
+  if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= ds.count)) throw new WhiteBoxError('INVALID_ARGUMENT', `relevanceRange: images [${start}, ${end}) are not a range of dataset '${ds.name}' (${ds.count} images)`);
+  const out = new Float32Array((end - start) * hw);
+  for (let s = start; s < end; s += chunk) {
+    const e = Math.min(end, s + chunk);
+    const rel = await explainer.relevance(imagesToTensor(ds, s, e), Int32Array.from(ds.labels.subarray(s, e)));
+    if (rel.length !== (e - s) * hw) throw new WhiteBoxError('SHAPE_MISMATCH', `${label}: ${rel.length} relevance values for ${e - s} images of ${ds.height}×${ds.width}`);
+    out.set(rel, (s - start) * hw);
+    onProgress?.({ done: e - start, total: end - start, stage: label });
+  }
+  return out;
+}
+
 /** Maps of a whole dataset split, computed in chunks with progress, cached on disk. */
-export async function datasetRelevance(model: Model, method: PipelineMethod, ds: ImageDataset, split: string, cacheDir: string | undefined, onProgress?: ProgressCallback, chunk = 256): Promise<{ data: Float32Array; hit: boolean }> {
+export async function datasetRelevance(model: Model, method: PipelineMethod, ds: ImageDataset, split: string, cacheDir: string | undefined, onProgress?: ProgressCallback, chunk = RELEVANCE_CHUNK): Promise<{ data: Float32Array; hit: boolean }> {
   const hw = ds.height * ds.width;
   const key = { kind: 'relevance', version: 2 /* 2: SmoothGrad noise keyed per input (seed, pixels, sample) */, model: model.modelHash, method: method.id, options: method.options ?? null, dataset: ds.name, split, count: ds.count, images: digest(ds.images) };
   return cachedFloat32(cacheDir, key, ds.count * hw, async () => {
-    const explainer = method.explainer(model);
-    const out = new Float32Array(ds.count * hw);
     onProgress?.({ done: 0, total: ds.count, stage: `${method.id} ${split}` });
-    for (let s = 0; s < ds.count; s += chunk) {
-      const e = Math.min(ds.count, s + chunk);
-      const rel = await explainer.relevance(imagesToTensor(ds, s, e), Int32Array.from(ds.labels.subarray(s, e)));
-      if (rel.length !== (e - s) * hw) throw new WhiteBoxError('SHAPE_MISMATCH', `${method.id}: ${rel.length} relevance values for ${e - s} images of ${ds.height}×${ds.width}`);
-      out.set(rel, s * hw);
-      onProgress?.({ done: e, total: ds.count, stage: `${method.id} ${split}` });
-    }
-    return out;
+    return relevanceRange(method.explainer(model), ds, 0, ds.count, onProgress, chunk, `${method.id} ${split}`);
   });
 }
 
@@ -190,7 +234,7 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutput>
   const results: EvaluationResults = {
     meta: {
       dataset: input.dataset, scale: String(input.scale), model: input.modelLabel, modelHash: model.modelHash,
-      methods: input.methods.map((m) => m.id), createdAt: new Date().toISOString(), timings, cpuTimings, settings: { ...cfg, removalValue: input.removalValue ?? 0, concurrency: input.concurrency ?? 1 },
+      methods: input.methods.map((m) => m.id), createdAt: new Date().toISOString(), timings, cpuTimings, settings: { ...cfg, removalValue: input.removalValue ?? 0, concurrency: input.concurrency ?? 1, ...(input.extraSettings ?? {}) },
       ...(input.command ? { command: input.command } : {}),
     },
   };
@@ -245,24 +289,45 @@ export async function runPipeline(input: PipelineInput): Promise<PipelineOutput>
     const roarMethods = input.methods.filter((m) => !m.skipRoar || cfg.roarEnsembles);
     const hw = train.height * train.width;
     const sets: RelevanceSet[] = [];
+    const failures: JobFailure[] = [];
     await withProgress('roar-maps', 'ROAR/KAR maps', async (p) => {
-      const total = roarMethods.length * (train.count + test.count);
-      let base = 0;
-      const sub: ProgressCallback | undefined = p && ((q) => p({ done: base + q.done, total, stage: q.stage }));
-      for (const m of roarMethods) {
-        const tr = await datasetRelevance(model, m, train, 'train', input.cacheDir, sub);
-        base += train.count;
-        const te = await datasetRelevance(model, m, test, 'test', input.cacheDir, sub);
-        base += test.count;
-        p?.({ done: base, total, stage: `${m.id}${tr.hit && te.hit ? ' (cached)' : ''}` });
-        sets.push({ method: m.id, train: tr.data, test: te.data });
+      if (input.relevance) {
+        // All (method, split) maps at once: a queue spreads their shards over its workers.
+        const requests = roarMethods.flatMap((method) => [{ method, ds: train, split: 'train' }, { method, ds: test, split: 'test' }]);
+        const out = await input.relevance(model, requests, p);
+        roarMethods.forEach((m, i) => {
+          const tr = out[2 * i]!;
+          const te = out[2 * i + 1]!;
+          if ('failures' in tr || 'failures' in te) {
+            const f = [...('failures' in tr ? tr.failures : []), ...('failures' in te ? te.failures : [])];
+            failures.push(...f);
+            log(`${m.id}: left out of ROAR/KAR, ${f.length} map job(s) failed: ${f.map((x) => x.name).join(', ')}`);
+          } else sets.push({ method: m.id, train: tr.data, test: te.data });
+        });
+      } else {
+        const total = roarMethods.length * (train.count + test.count);
+        let base = 0;
+        const sub: ProgressCallback | undefined = p && ((q) => p({ done: base + q.done, total, stage: q.stage }));
+        for (const m of roarMethods) {
+          const tr = await datasetRelevance(model, m, train, 'train', input.cacheDir, sub);
+          base += train.count;
+          const te = await datasetRelevance(model, m, test, 'test', input.cacheDir, sub);
+          base += test.count;
+          p?.({ done: base, total, stage: `${m.id}${tr.hit && te.hit ? ' (cached)' : ''}` });
+          sets.push({ method: m.id, train: tr.data, test: te.data });
+        }
       }
       sets.push({ method: 'random', train: randomRelevance(train.count, hw, seed + 11), test: randomRelevance(test.count, hw, seed + 12) });
     });
     if (stages.has('roar-kar')) {
-      if (!input.retrain) throw new WhiteBoxError('INVALID_ARGUMENT', 'ROAR/KAR needs a retrain function');
+      if (!input.retrain && !input.roarKarExecutor) throw new WhiteBoxError('INVALID_ARGUMENT', 'ROAR/KAR needs a retrain function');
       results.roarKar = await withProgress('roar-kar', 'ROAR/KAR retraining', (p) =>
-        roarKar(train, test, sets, input.retrain!, { fractions: cfg.fractions, seeds: cfg.seeds, concurrency: input.concurrency ?? 1, onProgress: p }));
+        roarKar(train, test, sets, input.retrain, { fractions: cfg.fractions, seeds: cfg.seeds, concurrency: input.concurrency ?? 1, onProgress: p, ...(input.roarKarExecutor ? { executor: input.roarKarExecutor } : {}) }));
+      failures.push(...(results.roarKar.failures ?? []));
+    }
+    if (failures.length) {
+      results.failures = failures;
+      log(`${failures.length} job(s) failed for good: ${failures.map((f) => `${f.name} (${f.error})`).join('; ')}`);
     }
   }
   await withProgress('report', 'report', async () => writeReport(results, input.outDir));

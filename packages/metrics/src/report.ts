@@ -7,7 +7,7 @@ import type { MetricsResult } from './evaluate-metrics.js';
 import { metricsCsv, metricsMarkdown, metricsSectionHtml } from './metrics-report.js';
 import { gridPng, imageToRgb, relevanceToRgb, type RgbImage } from './render.js';
 import type { RoadResult } from './road.js';
-import type { RoarKarResult } from './roar.js';
+import type { JobFailure, RoarKarResult } from './roar.js';
 import type { SanityResult } from './sanity.js';
 import type { SelectivityResult } from './selectivity.js';
 
@@ -36,6 +36,8 @@ export interface EvaluationResults {
   sanity?: SanityResult;
   /** Faithfulness, robustness, randomization, complexity and localization metrics (the 'metrics' stage). */
   metrics?: MetricsResult;
+  /** Jobs that failed their last attempt (queue runs): listed by name in the report. */
+  failures?: JobFailure[];
 }
 
 export interface ReportFiles {
@@ -57,6 +59,7 @@ export interface SerializedResults {
   road?: RoadResult;
   sanity?: SanityResult;
   metrics?: MetricsResult;
+  failures?: JobFailure[];
 }
 
 const fileSafe = (s: string): string => s.replace(/[^a-z0-9_-]/gi, '_');
@@ -86,6 +89,7 @@ export function serializeResults(results: EvaluationResults): { data: Serialized
   if (results.road) data.road = results.road;
   if (results.sanity) data.sanity = results.sanity;
   if (results.metrics) data.metrics = results.metrics;
+  if (results.failures?.length) data.failures = results.failures;
   return { data, images };
 }
 
@@ -232,8 +236,8 @@ ${table(['method', 'AUC probability', 'AUC logit', 'AUC accuracy'], aucRows)}
         return row ? (r.seeds.length > 1 ? `${fmt(row.mean)} ± ${fmt(row.std)}` : fmt(row.mean)) : '';
       })]);
     writeCsv('roar_kar.csv', ['method', 'mode', 'fraction_replaced', 'fraction_kept', 'seed', 'accuracy'], [
-      ...r.baseline.accuracies.map((a, i) => ['baseline', 'none', 0, 1, r.seeds[i]!, a] as Array<string | number>),
-      ...r.rows.flatMap((x) => x.accuracies.map((a, i) => [x.method, x.mode, x.fraction, x.kept, r.seeds[i]!, a])),
+      ...r.baseline.accuracies.map((a, i) => ['baseline', 'none', 0, 1, (r.baseline.seeds ?? r.seeds)[i]!, a] as Array<string | number>),
+      ...r.rows.flatMap((x) => x.accuracies.map((a, i) => [x.method, x.mode, x.fraction, x.kept, (x.seeds ?? r.seeds)[i]!, a])),
     ]);
     if (r.rows.some((x) => x.mode === 'roar')) {
       const svg = await lineChartSvg(mk('roar'), { title: 'ROAR: remove the most relevant, retrain', xLabel: 'fraction t of the most relevant pixels replaced by the mean', yLabel: 'test accuracy after retraining', yDomain: [0, 1] });
@@ -279,6 +283,13 @@ ${table(['method', 'AUC probability', 'AUC logit', 'AUC accuracy'], aucRows)}
     writeCsv('metrics.csv', c.columns, c.rows);
     writeCsv('metrics_curves.csv', ['metric', 'method', 'x', 'y'], m.curves.flatMap((q) => q.x.map((x, i) => [q.metric, q.method, x, q.y[i]!])));
     section('metrics', 'Metrics', await metricsSectionHtml(m));
+  }
+
+  if (results.failures?.length) {
+    const f = results.failures;
+    writeCsv('failures.csv', ['job', 'attempts', 'error'], f.map((x) => [x.name, x.attempts ?? '', x.error]));
+    section('failures', 'Failed jobs', `<p class="note">${f.length} job(s) failed their last attempt; the numbers above leave them out (a (method, t) row averages the seeds that succeeded, a method whose maps failed is missing).</p>
+${table(['job', 'attempts', 'error'], f.map((x) => [x.name, x.attempts === undefined ? '' : String(x.attempts), x.error]))}`);
   }
 
   const timingRows = Object.entries(meta.timings).map(([k, v]) => [k, v] as [string, number]);
@@ -353,6 +364,10 @@ export function markdownSummary(r: SerializedResults): string {
     out.push(mdTable(['method', ...s.layers.map((l, i) => `up to ${l}`)], methods.map((x) => [x, ...s.layers.map((_, i) => s.rows.find((y) => y.method === x && y.step === i + 1)?.spearman ?? NaN)])), '');
   }
   if (r.metrics) out.push(metricsMarkdown(r.metrics), '');
+  if (r.failures?.length) {
+    out.push(`#### Failed jobs (${r.failures.length}; left out of the tables above)`, '');
+    out.push(mdTable(['job', 'attempts', 'error'], r.failures.map((x) => [x.name, x.attempts === undefined ? '' : String(x.attempts), x.error])), '');
+  }
   const t = Object.entries(m.timings);
   if (t.length) {
     out.push('#### Time per stage', '');

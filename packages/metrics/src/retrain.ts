@@ -15,8 +15,16 @@ export interface SimpleCnnRetrainOptions {
   workers?: number;
 }
 
+/** What one retraining produced: test accuracy and the trained model (ONNX bytes). */
+export interface RetrainOutput {
+  accuracy: number;
+  onnx: Uint8Array;
+}
+
 export interface Retrainer {
   retrain: Retrain;
+  /** The same retraining, also returning the trained model (a job queue records its hash). */
+  retrainWithModel(train: ImageDataset, test: ImageDataset, seed: number): Promise<RetrainOutput>;
   /** Concurrency to give roarKar. */
   concurrency: number;
   close(): Promise<void>;
@@ -29,14 +37,15 @@ export interface Retrainer {
  */
 export function simpleCnnRetrainer(options: SimpleCnnRetrainOptions): Retrainer {
   const { workers = 2, ...o } = options;
-  const retrain: Retrain = async (train: ImageDataset, test: ImageDataset, seed: number) => {
+  const retrainWithModel = async (train: ImageDataset, test: ImageDataset, seed: number): Promise<RetrainOutput> => {
     const r = await trainInWorker(train as never, test as never, {
       epochs: o.epochs, seed, validationFraction: 0, warmupEpochs: 0,
       ...(o.widths ? { widths: o.widths } : {}), ...(o.hidden ? { hidden: o.hidden } : {}),
       ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.lr ? { lr: o.lr } : {}),
     });
     if (r.accuracy === undefined) throw new WhiteBoxError('RUNTIME_ERROR', `retraining on '${train.name}' returned no test accuracy`);
-    return r.accuracy;
+    return { accuracy: r.accuracy, onnx: r.onnx };
   };
-  return { retrain, concurrency: Math.max(1, workers), close: async () => {} };
+  const retrain: Retrain = async (train, test, seed) => (await retrainWithModel(train, test, seed)).accuracy;
+  return { retrain, retrainWithModel, concurrency: Math.max(1, workers), close: async () => {} };
 }
