@@ -10,17 +10,19 @@ import { register as registerReport } from './commands/report.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerLayers } from './commands/layers.js';
 import { USAGE_EXIT_CODE } from './options.js';
+import { register as registerWorker } from './commands/worker.js';
+import { VERSION } from './version.js';
 
 const program = new Command();
 program
   .name('whitebox')
   .description('Explain image classifiers (saliency maps) and measure how trustworthy the explanations are.')
-  .version('0.1.0')
+  .version(VERSION)
   // Usage errors are one line ("whitebox: error: option '--steps <n>' argument 'abc' is invalid: ..."), exit code 2.
   .configureOutput({ outputError: (str, write) => write(`whitebox: ${str.trim().replace(/\.\s+(?=\S)/, ': ').replace(/\s*\n\s*/g, ' ')}\n`) })
   .exitOverride();
 
-for (const register of [registerRun, registerExplain, registerTrain, registerEvaluateModel, registerEvaluate, registerReport, registerExportGradients, registerLayers]) {
+for (const register of [registerRun, registerExplain, registerTrain, registerEvaluateModel, registerEvaluate, registerReport, registerExportGradients, registerLayers, registerWorker]) {
   register(program);
 }
 

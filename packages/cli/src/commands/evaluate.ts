@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { STAGES } from '@whitebox/metrics';
 import { enumListOption, outDirOption } from '../options.js';
-import { evaluateCommand, evaluationOptions, guardEarlyExit, type EvaluationCliOptions } from './run.js';
+import { evaluateCommand, evaluationOptions, guardEarlyExit, reportFailures, type EvaluationCliOptions } from './run.js';
 
 /** Registers `whitebox evaluate`: chosen evaluations of chosen methods; raw results (JSON/CSV) and their report. */
 export function register(program: Command): void {
@@ -14,7 +14,8 @@ export function register(program: Command): void {
       const stages = opts.stages?.split(',').map((s) => s.trim());
       // ROAR/KAR needs its maps stage.
       if (stages?.includes('roar-kar') && !stages.includes('roar-maps')) opts.stages = [...stages, 'roar-maps'].join(',');
-      const { files } = await guardEarlyExit(() => evaluateCommand(opts));
+      const { files, results } = await guardEarlyExit(() => evaluateCommand(opts));
       process.stdout.write(`results: ${files.json}\nreport: ${files.html}\n`);
+      reportFailures(results.failures);
     });
 }

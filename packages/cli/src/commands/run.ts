@@ -12,9 +12,11 @@ import {
 } from '@whitebox/metrics';
 import { loadModel, readModelFile } from '@whitebox/onnx';
 import { SMOOTHGRAD_VARIANTS } from '@whitebox/smoothgrad';
-import { resolveMethods } from '../methods.js';
+import { resolveMethods, type SmoothGradSettings } from '../methods.js';
+import type { QueueSession } from '@whitebox/queue';
 import { progressBar } from '../progress.js';
 import { enumOption, ensureOutDir, intOption, nonEmptyOption, numberOption, outDirOption, validatedOption } from '../options.js';
+import { VERSION } from '../version.js';
 
 export interface EvaluationCliOptions {
   dataset: string;
@@ -41,6 +43,55 @@ export interface EvaluationCliOptions {
   threads?: number;
   batchSize?: number;
   quiet?: boolean;
+  /** ROAR/KAR train and test images (balanced subsets; default: per scale). */
+  roarTrain?: number;
+  roarTest?: number;
+  /** redis://host:port: ROAR/KAR maps and retrainings go to this queue's workers. */
+  queue?: string;
+  queueName?: string;
+  /** The queue's content store (a directory every worker can read). */
+  store?: string;
+  shardSize?: number;
+  attempts?: number;
+  backoff?: number;
+  queueClear?: boolean;
+}
+
+/** How a worker on another machine rebuilds a method of a run (`PipelineMethod.spec`). */
+export interface MethodSpec {
+  /** e.g. 'grad-cam', 'vargrad/guided-backprop' */
+  id: string;
+  ensemble: boolean;
+  smoothgrad?: SmoothGradSettings;
+  attributeOptions?: Record<string, unknown>;
+}
+
+/** A pipeline method from its spec: the same explainer in `run` and in `whitebox worker`. */
+export function methodFromSpec(spec: MethodSpec): PipelineMethod {
+  const [m] = resolveMethods(spec.id, spec.ensemble ? { smoothgrad: spec.smoothgrad ?? { samples: 50, sigma: 0.15 } } : {});
+  if (!m || m.id !== spec.id) throw new WhiteBoxError('INVALID_ARGUMENT', `method spec '${spec.id}' does not name one method`, { method: spec.id });
+  return {
+    id: m.id,
+    explainer: (mm: Model) => fromAttribution(m.factory(mm), { name: m.id, ...(spec.attributeOptions ? { attributeOptions: spec.attributeOptions } : {}) }),
+    signedExplainer: (mm: Model) => fromAttribution(m.factory(mm), { name: m.id, reduction: 'sum', ...(spec.attributeOptions ? { attributeOptions: spec.attributeOptions } : {}) }),
+    options: { ...(spec.attributeOptions ?? {}), ...(spec.ensemble ? spec.smoothgrad : {}), reduction: 'abs-sum' },
+    skipRoar: spec.ensemble,
+    spec,
+  };
+}
+
+/** The methods of `--methods` (default all seven and the three ensembles) at a scale's settings. */
+export function pipelineMethods(spec: string, settings: ScaleSettings): PipelineMethod[] {
+  const sg = { samples: settings.smoothgradSamples, sigma: 0.15 };
+  // Ensembles (a SmoothGrad variant, alone or '<variant>/<method>') take this scale's sample count.
+  const isEnsembleToken = (t: string): boolean => (SMOOTHGRAD_VARIANTS as readonly string[]).includes(t.split('/')[0]!);
+  const resolved = spec.split(',').map((t) => t.trim()).filter(Boolean).flatMap((t) => resolveMethods(t, isEnsembleToken(t) ? { smoothgrad: sg } : {}).map((m) => ({ id: m.id, ensemble: isEnsembleToken(t) })));
+  if (resolved.length === 0) throw new WhiteBoxError('INVALID_ARGUMENT', `--methods '${spec}' names no method`);
+  const unique = resolved.filter((m, i) => resolved.findIndex((x) => x.id === m.id) === i);
+  return unique.map((m) => methodFromSpec({
+    id: m.id, ensemble: m.ensemble, ...(m.ensemble ? { smoothgrad: sg } : {}),
+    ...(m.id === 'integrated-gradients' ? { attributeOptions: { steps: settings.igSteps } } : {}),
+  }));
 }
 
 /** mnist, cifar10, and the MNIST localization benchmark (one digit, or two with the larger deciding) with its ground-truth masks. */
@@ -112,6 +163,8 @@ export function settingsFor(o: EvaluationCliOptions): ScaleSettings {
   if (o.fractions) s.fractions = parseFractions(o.fractions);
   if (o.seeds !== undefined) s.seeds = Array.from({ length: o.seeds }, (_, i) => i);
   if (o.epochs !== undefined) s.epochs = o.epochs;
+  if (o.roarTrain !== undefined) s.roarTrain = o.roarTrain;
+  if (o.roarTest !== undefined) s.roarTest = o.roarTest;
   return s;
 }
 
@@ -131,35 +184,24 @@ export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: re
   const t0 = performance.now();
   const bytes = await readModelFile(modelPath);
   const model = await loadModel(bytes, loadOptions);
+  // The queue first: an unreachable Redis or a queue of another run fails before the data is loaded.
+  const queue = o.queue && (stages.includes('roar-maps') || stages.includes('roar-kar')) ? await openQueue(o, bytes, modelLabel, log) : undefined;
+  if (o.queue && !queue) log('--queue: no ROAR/KAR stage in this run, so nothing goes to the queue');
   const data = await loadData(o.dataset, o.dataDir);
   log(`loaded ${modelLabel} and ${o.dataset} (${data.train.count} train, ${data.test.count} test images${data.testMasks ? ', ground-truth masks' : ''}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const spec = o.methods ?? `all,${SMOOTHGRAD_VARIANTS.join(',')}`;
-  const sg = { samples: settings.smoothgradSamples, sigma: 0.15 };
-  // Ensembles (a SmoothGrad variant, alone or '<variant>/<method>') take this scale's sample count.
-  const isEnsembleToken = (t: string): boolean => (SMOOTHGRAD_VARIANTS as readonly string[]).includes(t.split('/')[0]!);
-  const resolved = spec.split(',').map((t) => t.trim()).filter(Boolean).flatMap((t) => resolveMethods(t, isEnsembleToken(t) ? { smoothgrad: sg } : {}).map((m) => ({ ...m, ensemble: isEnsembleToken(t) })));
-  if (resolved.length === 0) throw new WhiteBoxError('INVALID_ARGUMENT', `--methods '${spec}' names no method`);
-  const unique = resolved.filter((m, i) => resolved.findIndex((x) => x.id === m.id) === i);
-  const methods: PipelineMethod[] = unique.map((m) => {
-    const attributeOptions = m.id === 'integrated-gradients' ? { steps: settings.igSteps } : undefined;
-    return {
-      id: m.id,
-      explainer: (mm: Model) => fromAttribution(m.factory(mm), { name: m.id, ...(attributeOptions ? { attributeOptions } : {}) }),
-      signedExplainer: (mm: Model) => fromAttribution(m.factory(mm), { name: m.id, reduction: 'sum', ...(attributeOptions ? { attributeOptions } : {}) }),
-      options: { ...(attributeOptions ?? {}), ...(m.ensemble ? sg : {}), reduction: 'abs-sum' },
-      skipRoar: m.ensemble,
-    };
-  });
+  const methods = pipelineMethods(o.methods ?? `all,${SMOOTHGRAD_VARIANTS.join(',')}`, settings);
   const needsTraining = stages.includes('roar-kar');
-  const retrainer = needsTraining
-    ? simpleCnnRetrainer({ epochs: settings.epochs ?? 10, ...(settings.retrainWidths ? { widths: settings.retrainWidths } : {}), ...(settings.retrainHidden ? { hidden: settings.retrainHidden } : {}), batchSize: 64, workers: o.workers ?? 2 })
-    : undefined;
+  // The same training options here and on queue workers: their retrainings are bit-identical.
+  const training = { epochs: settings.epochs ?? 10, ...(settings.retrainWidths ? { widths: settings.retrainWidths } : {}), ...(settings.retrainHidden ? { hidden: settings.retrainHidden } : {}), batchSize: 64 };
+  const retrainer = needsTraining && !queue ? simpleCnnRetrainer({ ...training, workers: o.workers ?? 2 }) : undefined;
+  const stopOnInterrupt = queue ? onInterrupt(queue, log) : undefined;
   const cacheDir = o.cacheDir ?? join(process.env.WHITEBOX_DATA_DIR ?? join(homedir(), '.cache', 'whitebox'), 'maps');
   try {
     return await runPipeline({
       dataset: o.dataset, scale: o.scale, settings, model, modelLabel,
       train: data.train, test: data.test, methods, stages,
       ...(retrainer ? { retrain: retrainer.retrain, concurrency: retrainer.concurrency } : {}),
+      ...(queue ? { relevance: queue.relevanceProvider(), roarKarExecutor: queue.roarKarExecutor(training), extraSettings: { queue: queue.describe } } : {}),
       cascade: onnxCascade(bytes, (b) => loadModel(b, loadOptions), 0, modelPath),
       ...(stages.includes('metrics') ? { independent: onnxIndependent(bytes, (b) => loadModel(b, loadOptions), 1000, modelPath) } : {}),
       ...(data.testMasks ? { testMasks: data.testMasks } : {}),
@@ -168,9 +210,47 @@ export async function evaluateCommand(o: EvaluationCliOptions, defaultStages: re
       command: `whitebox ${process.argv.slice(2).join(' ')}`,
     });
   } finally {
+    stopOnInterrupt?.();
     await retrainer?.close();
+    await queue?.close();
     await model.dispose();
   }
+}
+
+type QueueModule = typeof import('@whitebox/queue');
+type OpenQueue = QueueSession & { describe: string };
+
+/** The default content store: $WHITEBOX_DATA_DIR/queue-store (or ~/.cache/whitebox/queue-store). */
+export function defaultStoreDir(): string {
+  return join(process.env.WHITEBOX_DATA_DIR ?? join(homedir(), '.cache', 'whitebox'), 'queue-store');
+}
+
+/** Opens the `--queue` (bullmq is loaded only here, so a run without --queue never needs Redis). */
+async function openQueue(o: EvaluationCliOptions, bytes: Uint8Array, modelLabel: string, log: (m: string) => void): Promise<OpenQueue> {
+  const q: QueueModule = await import('@whitebox/queue');
+  const store = new q.DirectoryStore(o.store ?? defaultStoreDir());
+  const session = await q.QueueSession.open({
+    url: o.queue!, ...(o.queueName ? { queueName: o.queueName } : {}), store, version: VERSION, model: { bytes, label: modelLabel },
+    ...(o.attempts !== undefined ? { attempts: o.attempts } : {}), ...(o.backoff !== undefined ? { backoffMs: o.backoff } : {}),
+    ...(o.shardSize !== undefined ? { shardSize: o.shardSize } : {}), clear: !!o.queueClear, command: `whitebox ${process.argv.slice(2).join(' ')}`, log,
+  });
+  log(`queue '${session.queueName}' at ${q.redactUrl(o.queue!)}, store ${store.location}: ROAR/KAR maps and retrainings go to its workers ('whitebox worker --queue ${q.redactUrl(o.queue!)}${o.queueName ? ` --queue-name ${o.queueName}` : ''}')`);
+  return Object.assign(session, { describe: `${q.redactUrl(o.queue!)} (${session.queueName})` });
+}
+
+/** Ctrl-C while jobs are queued: leave them (workers go on) and say how to resume. */
+function onInterrupt(queue: OpenQueue, log: (m: string) => void): () => void {
+  const handler = (): void => {
+    log(`\ninterrupted: the jobs stay in queue '${queue.queueName}' and finished ones in the store; run the same command again to resume`);
+    void queue.close().finally(() => process.exit(130));
+    setTimeout(() => process.exit(130), 2000).unref();
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
 }
 
 /** @deprecated use intOption from ../options.js (kept for callers of the old helper). */
@@ -182,7 +262,7 @@ export function int(name: string, min = 1) {
 export function evaluationOptions(cmd: Command): Command {
   return cmd
     .option('--dataset <name>', 'mnist | cifar10 | localization | localization-pair (the MNIST localization benchmark, with ground-truth masks)', enumOption('--dataset', DATASETS), 'mnist')
-    .option('--scale <scale>', 'quick (≤ 10 min on MNIST, 2 cores) | standard (≤ 60 min) | full (whole datasets)', enumOption('--scale', SCALES_LIST), 'quick')
+    .option('--scale <scale>', 'quick (≤ 10 min on MNIST, 2 cores) | standard (≤ 60 min) | full (whole datasets) | seed (the seed project\'s ROAR/KAR: whole datasets, full-size SimpleCNN, t = 0.1…0.9, 3 seeds, 100 epochs; for a cluster, see --queue)', enumOption('--scale', SCALES_LIST), 'quick')
     .option('--model <file>', 'ONNX classifier (default: models/<dataset>-simplecnn.onnx)', nonEmptyOption('--model'))
     .option('--data-dir <dir>', 'dataset directory (MNIST IDX files / CIFAR-10 binary batches)', nonEmptyOption('--data-dir'))
     .option('--methods <list>', "methods to evaluate (default: all seven and the three SmoothGrad ensembles)", validatedOption((v) => { resolveMethods(v); return v; }))
@@ -197,6 +277,15 @@ export function evaluationOptions(cmd: Command): Command {
     .option('--seeds <n>', 'ROAR/KAR retraining seeds (mean ± std)', intOption('--seeds', { max: 1000 }))
     .option('--epochs <n>', 'ROAR/KAR retraining epochs (default: per scale)', intOption('--epochs', { max: 10_000 }))
     .option('--workers <n>', 'ROAR/KAR retrainings in parallel worker threads', intOption('--workers', { min: 0, max: 256 }), 2)
+    .option('--roar-train <n>', 'ROAR/KAR training images (balanced subset; default: per scale, all at full/seed)', intOption('--roar-train'))
+    .option('--roar-test <n>', 'ROAR/KAR test images (balanced subset; default: per scale)', intOption('--roar-test'))
+    .option('--queue <url>', "redis://host:port: run ROAR/KAR's maps and retrainings as jobs for 'whitebox worker' processes on any machine", nonEmptyOption('--queue'))
+    .option('--queue-name <name>', "the queue's name (default whitebox)", nonEmptyOption('--queue-name'))
+    .option('--store <dir>', 'with --queue: where jobs keep their payloads and results, a directory every worker can read (default $WHITEBOX_DATA_DIR/queue-store)', outDirOption('--store'))
+    .option('--shard-size <n>', 'with --queue: images per map job (default 2048)', intOption('--shard-size', { max: 1_000_000 }))
+    .option('--attempts <n>', 'with --queue: attempts per job before it is reported as failed (default 3)', intOption('--attempts', { max: 100 }))
+    .option('--backoff <ms>', 'with --queue: first retry delay, doubling per attempt (default 2000)', intOption('--backoff', { min: 0, max: 3_600_000 }))
+    .option('--queue-clear', "with --queue: first drop every job in the queue (e.g. another model's)")
     .option('--backend <name>', 'node | web', enumOption('--backend', ['node', 'web'] as const), 'node')
     .option('--device <device>', 'cpu | cuda (node), wasm (web)', enumOption('--device', DEVICES))
     .option('--threads <n>', 'intra-op threads', intOption('--threads', { max: LIMITS.threads, maxWhy: 'the documented thread limit' }))
@@ -221,14 +310,22 @@ export async function guardEarlyExit<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Names the jobs that failed for good (queue runs) and sets exit code 2: the report is written, without them. */
+export function reportFailures(failures: ReadonlyArray<{ name: string; error: string; attempts?: number }> | undefined): void {
+  if (!failures?.length) return;
+  process.stderr.write(`${failures.length} job(s) failed after their last attempt (left out of the report's numbers, listed in its 'Failed jobs' section):\n${failures.map((f) => `  ${f.name}: ${f.error}${f.attempts ? ` (${f.attempts} attempts)` : ''}`).join('\n')}\n`);
+  process.exitCode = 2;
+}
+
 /** Registers `whitebox run`: the whole evaluation (what `pnpm start` runs) and the report. */
 export function register(program: Command): void {
   evaluationOptions(program.command('run').description('run coherence, selectivity, ROAR, KAR, ROAD, the sanity check and the metrics (faithfulness, robustness, randomization, complexity, localization), write the report and print its path'))
     .option('--out <dir>', 'report directory', outDirOption('--out'), 'report')
     .action(async (opts: EvaluationCliOptions) => {
       const t0 = performance.now();
-      const { files } = await guardEarlyExit(() => evaluateCommand(opts));
+      const { files, results } = await guardEarlyExit(() => evaluateCommand(opts));
       process.stderr.write(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
       process.stdout.write(`report: ${files.html}\n`);
+      reportFailures(results.failures);
     });
 }
