@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng, Tensor, WhiteBoxError } from '@whitebox/core';
 import {
   argsortDesc, cachedFloat32, fromAttribution, imagesToTensor, noisyLinearImpute, normalizedArea, pixelRelevance, randomExplainer, randomRelevance, rankImages,
-  removeByRanking, road, roarKar, sanityCheck, selectivity, spearman, ranks, type Explainer,
+  removeByRanking, road, roarKar, sanityCheck, selectivity, spearman, ranks, localRoarKarExecutor, markdownSummary, serializeResults, type Explainer, type RoarKarExecutor,
 } from '@whitebox/metrics';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -173,6 +173,31 @@ describe('ROAR and KAR with a stand-in learner', () => {
       expect(kar.images[p]).toBe(REGION.includes(p) ? one.images[p] : fill);
     }
     expect(() => removeByRanking(one, order, 1.2, 'roar')).toThrow(/fraction 1.2/);
+  });
+  it('an executor that loses some retrainings: rows average the seeds that came back, failures are named', async () => {
+    const local = localRoarKarExecutor(nearestCentroid, 1);
+    const names: string[] = [];
+    // Runs the tasks here, then reports two of them as failed, as a queue does after their last attempt.
+    const lossy: RoarKarExecutor = {
+      async run(input) {
+        names.push(...input.tasks.map((t) => t.name));
+        const out = await local.run(input);
+        return out.map((o, i) => (['kar oracle t=0.5 seed 1', 'roar random t=0.5 seed 0', 'roar random t=0.5 seed 1'].includes(input.tasks[i]!.name) ? { failure: { name: input.tasks[i]!.name, error: 'boom', attempts: 3 } } : o));
+      },
+    };
+    const full = await roarKar(train, test, sets.slice(0, 2), nearestCentroid, { fractions: [0.5], seeds: [0, 1] });
+    const res = await roarKar(train, test, sets.slice(0, 2), undefined, { fractions: [0.5], seeds: [0, 1], executor: lossy });
+    expect(names).toEqual(['baseline seed 0', 'baseline seed 1', 'roar oracle t=0.5 seed 0', 'roar oracle t=0.5 seed 1', 'kar oracle t=0.5 seed 0', 'kar oracle t=0.5 seed 1', 'roar random t=0.5 seed 0', 'roar random t=0.5 seed 1', 'kar random t=0.5 seed 0', 'kar random t=0.5 seed 1']);
+    const kar = res.rows.find((r) => r.method === 'oracle' && r.mode === 'kar')!;
+    const karFull = full.rows.find((r) => r.method === 'oracle' && r.mode === 'kar')!;
+    expect(kar).toMatchObject({ accuracies: [karFull.accuracies[0]], seeds: [0], mean: karFull.accuracies[0], std: 0 });
+    expect(res.rows.find((r) => r.method === 'random' && r.mode === 'roar')).toBeUndefined();
+    expect(res.rows.find((r) => r.method === 'oracle' && r.mode === 'roar')).toEqual(full.rows.find((r) => r.method === 'oracle' && r.mode === 'roar'));
+    expect(res.failures!.map((f) => f.name)).toEqual(['kar oracle t=0.5 seed 1', 'roar random t=0.5 seed 0', 'roar random t=0.5 seed 1']);
+    const md = markdownSummary(serializeResults({ meta: { dataset: 'd', scale: 's', model: 'm', modelHash: 'h'.repeat(16), methods: [], createdAt: '', timings: {}, settings: {} }, roarKar: res, failures: res.failures }).data);
+    expect(md).toContain('#### Failed jobs (3; left out of the tables above)');
+    expect(md).toContain('| roar random t=0.5 seed 0 | 3 | boom |');
+    await expect(roarKar(train, test, sets, undefined, {})).rejects.toThrow(/needs a retrain function or an executor/);
   });
   it('names what is wrong: bad maps, shapes, and a learner that returns nonsense', async () => {
     await expect(roarKar(train, test, [{ method: 'short', train: new Float32Array(5), test: sets[0]!.test }], nearestCentroid)).rejects.toThrow(/short train maps: 5 relevance values for 200 images of 64 pixels/);
