@@ -42,9 +42,13 @@ describe('whitebox run / evaluate', () => {
     expect(() => settingsFor({ dataset: 'mnist', scale: 'quick', out: 'x', metrics: 'faithfulness,bogus' })).toThrow(/unknown metric 'bogus'/);
   }, 120_000);
   it('names what is wrong: scale, dataset, stage, fractions, model file', async () => {
-    expect(() => settingsFor({ dataset: 'mnist', scale: 'huge', out: 'x' })).toThrow(/unknown --scale 'huge' \(known: quick, standard, full\)/);
+    expect(() => settingsFor({ dataset: 'mnist', scale: 'huge', out: 'x' })).toThrow(/unknown --scale 'huge' \(known: quick, standard, full, seed\)/);
     expect(() => settingsFor({ dataset: 'mnist', scale: 'quick', out: 'x', fractions: '0.1,2' })).toThrow(/--fractions expects .* got '0.1,2'/);
     expect(settingsFor({ dataset: 'mnist', scale: 'standard', out: 'x', seeds: 3, epochs: 1 })).toMatchObject({ seeds: [0, 1, 2], epochs: 1 });
+    // The seed project's protocol: whole data, full-size SimpleCNN, t = 0.1 … 0.9, 3 seeds, 100 epochs unless --epochs.
+    expect(settingsFor({ dataset: 'cifar10', scale: 'seed', out: 'x' })).toMatchObject({ roarTrain: undefined, roarTest: undefined, fractions: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], seeds: [0, 1, 2], epochs: 100, roarEnsembles: false });
+    expect(settingsFor({ dataset: 'cifar10', scale: 'seed', out: 'x' }).retrainWidths).toBeUndefined(); // SimpleCNN's own [32, 64, 128]
+    expect(settingsFor({ dataset: 'mnist', scale: 'seed', out: 'x', epochs: 3, roarTrain: 500, roarTest: 100 })).toMatchObject({ epochs: 3, roarTrain: 500, roarTest: 100 });
     expect(() => defaultModelPath('mnist', '/nonexistent/model.onnx')).toThrow(/model file \/nonexistent\/model.onnx does not exist/);
     await expect(evaluateCommand({ dataset: 'svhn', scale: 'quick', out: 'x' })).rejects.toThrow(/unknown --dataset 'svhn'/);
     await expect(evaluateCommand({ dataset: 'mnist', scale: 'quick', out: 'x', model: '/nonexistent.onnx' })).rejects.toThrow(/does not exist/);
