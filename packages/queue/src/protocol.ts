@@ -43,7 +43,21 @@ export interface RetrainJob extends JobCommon {
   training: RetrainTrainingOptions;
 }
 
-export type WhiteBoxJob = MapShardJob | RetrainJob;
+/** A job that does nothing but go through the queue and the store: what `pnpm bench` times as the queue's overhead. */
+export interface NoopJob extends JobCommon {
+  kind: 'noop';
+  index: number;
+  /** Makes otherwise equal no-op jobs of different runs distinct. */
+  salt: string;
+}
+
+export type WhiteBoxJob = MapShardJob | RetrainJob | NoopJob;
+
+export interface NoopResult {
+  index: number;
+  seconds: number;
+  worker: string;
+}
 
 export interface MapShardResult {
   /** sha256 of the shard's Float32 maps [(end − start), H*W]. */
@@ -94,7 +108,7 @@ export function jobId(job: WhiteBoxJob): string {
 
 /** How output and reports name a job. */
 export function jobName(job: WhiteBoxJob): string {
-  return job.kind === 'map' ? `map ${job.method.id} ${job.split} [${job.start}, ${job.end})` : job.task.name;
+  return job.kind === 'map' ? `map ${job.method.id} ${job.split} [${job.start}, ${job.end})` : job.kind === 'retrain' ? job.task.name : `noop ${job.index}`;
 }
 
 /** Redis key of the queue's meta record (beside BullMQ's own keys). */

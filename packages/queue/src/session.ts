@@ -4,7 +4,7 @@ import { WhiteBoxError, type Model, type ProgressCallback } from '@whitebox/core
 import type { Dataset } from '@whitebox/datasets';
 import { RELEVANCE_CHUNK, type JobFailure, type RelevanceProvider, type RetrainOutcome, type RoarKarExecutor } from '@whitebox/metrics';
 import { bytesToFloat32, encodeDataset, float32Bytes } from './codec.js';
-import { DEFAULT_QUEUE_NAME, PROTOCOL, jobId, jobName, metaKey, type MapShardJob, type MapShardResult, type QueueMeta, type RetrainJob, type RetrainResult, type RetrainTrainingOptions, type WhiteBoxJob } from './protocol.js';
+import { DEFAULT_QUEUE_NAME, PROTOCOL, jobId, jobName, metaKey, type MapShardJob, type MapShardResult, type NoopResult, type QueueMeta, type RetrainJob, type RetrainResult, type RetrainTrainingOptions, type WhiteBoxJob } from './protocol.js';
 import { parseRedisUrl, probeRedis, redactUrl } from './redis.js';
 import type { ContentStore } from './store.js';
 
@@ -38,7 +38,7 @@ export interface JobRecord {
   id: string;
   name: string;
   kind: WhiteBoxJob['kind'];
-  result?: MapShardResult | RetrainResult;
+  result?: MapShardResult | RetrainResult | NoopResult;
   failure?: JobFailure;
   /** Finished before this run (found in the store): not run again. */
   skipped: boolean;
@@ -163,7 +163,7 @@ export class QueueSession {
       for (const i of byId.get(id) ?? []) {
         if (out[i]) continue;
         out[i] = o;
-        this.jobs.push({ id, name: names[i]!, kind: jobs[i]!.kind, skipped: 'result' in o && o.skipped, ...('result' in o ? { result: o.result as MapShardResult | RetrainResult } : { failure: o.failure }) });
+        this.jobs.push({ id, name: names[i]!, kind: jobs[i]!.kind, skipped: 'result' in o && o.skipped, ...('result' in o ? { result: o.result as MapShardResult | RetrainResult | NoopResult } : { failure: o.failure }) });
       }
     };
     // Finished earlier (this or another run): the store has the result.
@@ -320,6 +320,14 @@ export class QueueSession {
       }
       return results;
     };
+  }
+
+  /** `count` no-op jobs through the queue and the store (the queue's own cost per job, for benchmarks). */
+  async runNoops(count: number, onProgress?: ProgressCallback): Promise<number> {
+    const salt = `${Date.now()}-${Math.random()}`;
+    const jobs = Array.from({ length: count }, (_, index) => ({ kind: 'noop' as const, protocol: PROTOCOL, whitebox: this.o.version, model: this.modelHash, index, salt }));
+    const out = await this.runJobs<NoopResult>(jobs, onProgress, 'no-op jobs');
+    return out.filter((o) => 'result' in o).length;
   }
 
   /** ROAR/KAR retrainings on the queue, trained with `training`, in place of retraining here. */

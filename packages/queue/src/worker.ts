@@ -5,7 +5,7 @@ import { WhiteBoxError, type Model } from '@whitebox/core';
 import type { Dataset } from '@whitebox/datasets';
 import { checkAccuracy, rankRelevanceSet, relevanceRange, simpleCnnRetrainer, taskDatasets, type Explainer, type RelevanceRanking } from '@whitebox/metrics';
 import { bytesToFloat32, decodeDataset, float32Bytes } from './codec.js';
-import { DEFAULT_QUEUE_NAME, PROTOCOL, jobName, metaKey, type MapShardJob, type MapShardResult, type QueueMeta, type RetrainJob, type RetrainResult, type WhiteBoxJob } from './protocol.js';
+import { DEFAULT_QUEUE_NAME, PROTOCOL, jobName, metaKey, type MapShardJob, type MapShardResult, type NoopResult, type QueueMeta, type RetrainJob, type RetrainResult, type WhiteBoxJob } from './protocol.js';
 import { parseRedisUrl, probeRedis, redactUrl } from './redis.js';
 import { DirectoryStore, sha256, type ContentStore } from './store.js';
 
@@ -157,7 +157,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
 
   let refused: WhiteBoxError | undefined;
   let running: RunningWorker | undefined;
-  const worker = new Worker<WhiteBoxJob, MapShardResult | RetrainResult>(queueName, async (job, token) => {
+  const worker = new Worker<WhiteBoxJob, MapShardResult | RetrainResult | NoopResult>(queueName, async (job, token) => {
     const d = job.data;
     const label = jobName(d);
     if (d.whitebox !== o.version || d.protocol !== PROTOCOL) {
@@ -168,9 +168,14 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       throw new DelayedError();
     }
     const store = await storeFor();
-    const done = await store.getRecord<MapShardResult | RetrainResult>(job.id!);
+    const done = await store.getRecord<MapShardResult | RetrainResult | NoopResult>(job.id!);
     if (done) return done; // finished by a twin (a stalled attempt that came back): same result
     if (o.failJob?.(label)) throw new Error(`injected failure (WHITEBOX_QUEUE_FAIL_JOBS) in '${label}'`);
+    if (d.kind === 'noop') {
+      const result: NoopResult = { index: d.index, seconds: 0, worker: name };
+      await store.putRecord(job.id!, result);
+      return result;
+    }
     log(`${name}: ${label} (attempt ${job.attemptsMade + 1})`);
     const result = d.kind === 'map' ? await mapShard(store, d, job) : await retrain(store, d);
     await store.putRecord(job.id!, result);

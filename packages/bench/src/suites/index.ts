@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Suite } from '../harness.js';
 
 /** Order of sections in BENCHMARKS.md; suites not listed come after, by file name. */
-const ORDER = ['engine', 'methods', 'train', 'pipeline', 'metrics'];
+const ORDER = ['engine', 'methods', 'train', 'pipeline', 'metrics', 'queue'];
 
 /** Every `suites/<name>.js` that exports `suite: Suite`. */
 export async function loadSuites(): Promise<Suite[]> {
