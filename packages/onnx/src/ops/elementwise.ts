@@ -57,6 +57,22 @@ arithmetic('Div', (a, b) => a / b, (ctx, gy, out) => {
 });
 
 registerOp({
+  op: 'Mod', family: 'elementwise', inputs: [2, 2], outputs: [1, 1],
+  attrs: { fmod: { type: 'int', oneOf: [0, 1] } },
+  infer: binaryInfer,
+  evaluate: (ctx) => {
+    const fmod = ctx.int('fmod', 0) === 1;
+    // fmod=0 (integers): the result takes the divisor's sign (Python's %); fmod=1: C's fmod (the dividend's sign).
+    return evalBroadcast(ctx, ctx.input(0).dtype, (a, b) => (fmod ? a % b : ((a % b) + b) % b));
+  },
+  backward: (ctx) => {
+    // d(a mod b)/da = 1 almost everywhere; d/db = -trunc-or-floor(a / b), taken as constant here only when b is.
+    if (ctx.active(1)) ctx.fail('UNSUPPORTED_OP', 'the gradient with respect to the divisor of Mod is not supported');
+    ctx.add(0, ctx.unbroadcast(ctx.gy()!, ctx.dims(ctx.node.outputs[0]!), ctx.node.inputs[0]!));
+  },
+});
+
+registerOp({
   op: 'Pow', family: 'elementwise', inputs: [2, 2], outputs: [1, 1],
   infer: (ctx) => [{ dims: broadcastInputs(ctx, [0, 1]), dtype: ctx.input(0).dtype }],
   evaluate: (ctx) => evalBroadcast(ctx, ctx.input(0).dtype, (a, b) => (isIntType(ctx.input(0).dtype) ? Math.trunc(a ** b) : f32(a ** b))),

@@ -581,6 +581,44 @@ registerOp({
 });
 
 registerOp({
+  op: 'ScatterND', family: 'shape', inputs: [3, 3], outputs: [1, 1], nondifferentiable: [1],
+  attrs: { reduction: { type: 'string', oneOf: ['none', 'add', 'mul', 'max', 'min'] } },
+  infer: (ctx) => {
+    const x = ctx.input(0);
+    const idx = ctx.input(1).dims;
+    const k = idx[idx.length - 1]!;
+    if (k > x.dims.length) ctx.fail('INVALID_MODEL', `indices [${idx.join(', ')}] address ${k} axes of a rank-${x.dims.length} input`);
+    return [{ dims: [...x.dims], dtype: x.dtype }];
+  },
+  evaluate: (ctx) => {
+    const v = ctx.value(0)!;
+    const iv = ctx.value(1)!;
+    const up = ctx.value(2)!;
+    const k = iv.dims[iv.dims.length - 1]!;
+    const strides = stridesOf(v.dims);
+    const block = sizeOfDims(v.dims.slice(k));
+    const out = Float64Array.from(v.data);
+    const reduction = ctx.string('reduction', 'none');
+    const count = iv.data.length / k;
+    for (let j = 0; j < count; j++) {
+      let off = 0;
+      for (let a = 0; a < k; a++) {
+        let i = iv.data[j * k + a]!;
+        if (i < 0) i += v.dims[a]!;
+        if (i < 0 || i >= v.dims[a]!) ctx.fail('INVALID_MODEL', `index ${iv.data[j * k + a]} is out of range for axis ${a} of size ${v.dims[a]}`);
+        off += i * strides[a]!;
+      }
+      for (let e = 0; e < block; e++) {
+        const u = up.data[j * block + e]!;
+        const o = out[off + e]!;
+        out[off + e] = reduction === 'add' ? o + u : reduction === 'mul' ? o * u : reduction === 'max' ? Math.max(o, u) : reduction === 'min' ? Math.min(o, u) : u;
+      }
+    }
+    return [makeValue(v.dtype, [...v.dims], out)];
+  },
+});
+
+registerOp({
   op: 'Identity', family: 'shape', inputs: [1, 1], outputs: [1, 1],
   infer: (ctx) => [{ ...ctx.input(0), dims: [...ctx.input(0).dims] }],
   evaluate: (ctx) => [ctx.value(0)!],
