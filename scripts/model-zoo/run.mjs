@@ -143,7 +143,10 @@ async function compare(base) {
         const r = await model.gradients(x, target, { layers: [conv.name], inputGradient: false });
         const cam = camAt(r.layers[conv.name], conv);
         const ref = arr('cam');
-        if (cam && cam.size === ref.size) row.camAtConventional = relMax(cam.data, ref.data);
+        if (cam && cam.size === ref.size) {
+          if (ref.data.some((v) => v !== 0)) row.camAtConventional = relMax(cam.data, ref.data);
+          else row.camNote = 'reference Grad-CAM is all zeros (ReLU of a negative map)';
+        }
         row.defaultIsConventional = conv.name === model.defaultCamLayer;
         const def = model.layers.find((l) => l.name === model.defaultCamLayer);
         if (def) {
@@ -153,6 +156,7 @@ async function compare(base) {
         }
       }
     }
+    if (!arr('input_grad').data.some((v) => v !== 0)) { row.status = 'degenerate'; row.detail = 'the PyTorch input gradient is all zeros'; return row; }
     const ok = row.logits < 1e-4 && row.inputGrad < 1e-3 && row.guided < 1e-3 && (row.camAtConventional === undefined || row.camAtConventional < 1e-3);
     row.status = ok ? 'match' : 'mismatch';
   } catch (err) {

@@ -102,6 +102,15 @@ def build(name, seed):
     if name in ('googlenet', 'inception_v3'):
         kwargs = {'aux_logits': False, 'init_weights': True}
     m = getattr(models, name)(weights=None, **kwargs)
+    # Some initializers make a random model degenerate for this check: ViT's zero-initialized head gives zero logits
+    # and gradients; ConvNeXt's 1e-6 layer scale makes every block nearly the identity. Re-draw those.
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for p in m.parameters():
+            if p.dim() >= 2 and not p.any():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.02)
+            elif p.numel() > 1 and p.abs().max() <= 1e-5 and p.any():
+                p.fill_(0.1)
     return m
 
 

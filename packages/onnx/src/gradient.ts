@@ -214,6 +214,7 @@ class GradBuilder {
       info: (name) => this.shapes.info(name),
       dims: (name) => this.shapes.dims(name),
       batchDependent: (name) => this.shapes.batchDependent(name),
+      varies: (name, axis) => this.shapes.varies(name, axis),
       constant: (name) => this.g.inits.get(name),
       producer: (name) => this.producers.get(name),
       consumers: (name) => this.cons.get(name) ?? [],

@@ -154,6 +154,11 @@ export class GraphShapes {
     return 'other';
   }
 
+  /** Whether dim `axis` of a tensor changes with the batch size. */
+  varies(name: string, axis: number): boolean {
+    return this.info(name).dims[axis] !== this.b.get(name)!.dims[axis];
+  }
+
   /** A value known at load time that is the same at every batch size. */
   constantValue(name: string): Value | undefined {
     const x = this.a.get(name)?.value;

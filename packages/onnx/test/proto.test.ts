@@ -62,6 +62,6 @@ describe('the README lists the registry', () => {
     const { supportedOpsTable } = await import('@whitebox/onnx');
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const block = readme.split('<!-- ops:start -->\n')[1]?.split('\n<!-- ops:end -->')[0];
-    expect(block, 'regenerate the table between the ops markers with supportedOpsTable()').toBe(supportedOpsTable());
+    expect(block, 'regenerate it: pnpm build && node scripts/ops-table.mjs').toBe(supportedOpsTable());
   });
 });

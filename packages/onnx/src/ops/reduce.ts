@@ -82,17 +82,20 @@ export function firstMaxGrad(ctx: GradContext, x: string, gy: string, axes: read
   const kept = xs.map((_, i) => i).filter((i) => !axes.includes(i));
   const perm = [...kept, ...axes];
   const R = axes.reduce((a, d) => a * xs[d]!, 1);
-  const batchDep = ctx.batchDependent(x);
-  if (batchDep === 'other' || (batchDep === 'dim0' && axes.includes(0))) ctx.fail('UNSUPPORTED_OP', 'a max/min over the batch axis is not differentiated');
-  const dyn = (d: number, pos: number) => (batchDep === 'dim0' && pos === 0 && kept[0] === 0 ? 0 : d);
-  const keptDims = kept.map((i, pos) => dyn(xs[i]!, pos));
+  if (axes.some((a) => ctx.varies(x, a))) ctx.fail('UNSUPPORTED_OP', 'a max/min over an axis whose size changes with the batch is not differentiated');
+  // Kept dims come first after the transpose, so dims that change with the batch are copied (0) in place.
+  const keptDims = kept.map((i) => (ctx.varies(x, i) ? 0 : xs[i]!));
+  const dyn = (d: number, pos: number) => (pos < kept.length && ctx.varies(x, kept[pos]!) ? 0 : d);
   const identity = perm.every((p, i) => p === i);
   const xt = identity ? x : ctx.one('Transpose', [x], { perm });
   const flat = ctx.one('Reshape', [xt, ctx.ints([...keptDims, R])]);
   const idx = ctx.one(op, [flat], { axis: -1, keepdims: 1, select_last_index: 0 });
   const range = ctx.tensor('argmax_range', new TensorI64(BigInt64Array.from({ length: R }, (_, i) => BigInt(i)), [R]));
   const mask = ctx.one('Cast', [ctx.one('Equal', [range, idx])], { to: 1 });
-  const g = ctx.one('Reshape', [gy, ctx.ints([...keptDims, 1])]);
+  // gy's dims are the kept dims (with 1s where reduced under keepdims): at most one batch-dependent dim is inferred.
+  const gyDims = kept.map((i) => (ctx.varies(x, i) ? -1 : xs[i]!));
+  if (gyDims.filter((d) => d === -1).length > 1) ctx.fail('UNSUPPORTED_OP', 'a max/min keeping two batch-dependent axes is not differentiated');
+  const g = ctx.one('Reshape', [gy, ctx.ints([...gyDims, 1])]);
   const spread = ctx.one('Reshape', [ctx.one('Mul', [mask, g]), ctx.ints(perm.map((p, pos) => dyn(xs[p]!, pos)))]);
   void keepdims;
   if (identity) return spread;

@@ -117,6 +117,8 @@ export interface GradContext {
   dims(name: string): number[];
   /** Which dims of a tensor depend on the batch size. */
   batchDependent(name: string): 'none' | 'dim0' | 'other';
+  /** Whether dim `axis` of a tensor changes with the batch size. */
+  varies(name: string, axis: number): boolean;
   /** The initializer behind a tensor name, if it is one. */
   constant(name: string): Tensor<TensorData> | undefined;
   /** The node producing a tensor, and the nodes consuming it. */

@@ -48,7 +48,7 @@ registerOp({
     const cur = [...out];
     for (let a = 0; a < r; a++) {
       if (xs[a] === out[a] && plan.scales[a] === 1) continue;
-      if (a === 0 && ctx.batchDependent(x) !== 'none') ctx.fail('UNSUPPORTED_OP', 'Resize along the batch axis is not differentiated');
+      if (ctx.varies(x, a)) ctx.fail('UNSUPPORTED_OP', `Resize along axis ${a}, whose size changes with the batch, is not differentiated`);
       const A = interpolationMatrix(ctx, xs[a]!, out[a]!, plan.scales[a]!);
       g = applyAdjoint(ctx, g, A, a, r, xs[a]!, out[a]!, x, cur);
       cur[a] = xs[a]!;
@@ -187,9 +187,11 @@ function applyAdjoint(ctx: GradContext, g: string, A: Float32Array, a: number, r
   if (Number.isInteger(k) && k > 1) {
     let block = true;
     for (let o = 0; o < outDim && block; o++) if (A[o * inDim + Math.floor(o / k)] !== 1) block = false;
-    if (block && ctx.batchDependent(x) !== 'other') {
-      // y[o] = x[floor(o / k)]: split the axis into (in, k) and sum the k copies.
-      const dims = cur.map((d, i) => (i === 0 && ctx.batchDependent(x) === 'dim0' ? 0 : d));
+    const after = cur.map((_, i) => i > a && ctx.varies(x, i)).filter(Boolean).length;
+    if (block && after <= 1) {
+      // y[o] = x[floor(o / k)]: split the axis into (in, k) and sum the k copies. Dims that change with the batch are
+      // copied (0) before the split axis, inferred (-1) after it.
+      const dims = cur.map((d, i) => (ctx.varies(x, i) ? (i < a ? 0 : -1) : d));
       const split = [...dims.slice(0, a), inDim, k, ...dims.slice(a + 1)];
       return ctx.one('ReduceSum', [ctx.one('Reshape', [g, ctx.ints(split)]), ctx.ints([a + 1])], { keepdims: 0 });
     }

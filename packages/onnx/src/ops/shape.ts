@@ -224,7 +224,7 @@ registerOp({
     const r = ctx.dims(y).length;
     let a = ctx.int('axis', 0);
     if (a < 0) a += r;
-    if (a === 0 && ctx.batchDependent(y) !== 'none') ctx.fail('UNSUPPORTED_OP', 'Concat along the batch axis is not differentiated');
+    if (ctx.varies(y, a)) ctx.fail('UNSUPPORTED_OP', `Concat along axis ${a}, whose size changes with the batch, is not differentiated`);
     const sizes = ctx.node.inputs.map((i) => ctx.dims(i)[a]!);
     const parts = ctx.emit('Split', [ctx.gy()!, ctx.ints(sizes)], { axis: a }, ctx.node.inputs.length);
     ctx.node.inputs.forEach((_, i) => { if (ctx.active(i)) ctx.add(i, parts[i]!); });
@@ -270,7 +270,7 @@ registerOp({
     const r = ctx.dims(x).length;
     let a = ctx.int('axis', 0);
     if (a < 0) a += r;
-    if (a === 0 && ctx.batchDependent(x) !== 'none') ctx.fail('UNSUPPORTED_OP', 'Split along the batch axis is not differentiated');
+    if (ctx.varies(x, a)) ctx.fail('UNSUPPORTED_OP', `Split along axis ${a}, whose size changes with the batch, is not differentiated`);
     const parts = ctx.node.outputs.map((o, i) => ctx.gy(i) ?? zerosLike(ctx, o));
     ctx.add(0, parts.length === 1 ? parts[0]! : ctx.one('Concat', parts, { axis: a }));
   },
@@ -343,11 +343,10 @@ registerOp({
     const x = ctx.node.inputs[0]!;
     const xs = ctx.dims(x);
     const spec = sliceSpec(xs, constInts(ctx, 1, 'starts'), constInts(ctx, 2, 'ends'), ctx.node.inputs[3] ? constInts(ctx, 3, 'axes') : undefined, ctx.node.inputs[4] ? constInts(ctx, 4, 'steps') : undefined, (m) => ctx.fail('INVALID_MODEL', m));
-    if (spec.axes.includes(0) && ctx.batchDependent(x) !== 'none') {
-      const k = spec.axes.indexOf(0);
-      if (spec.starts[k] !== 0 || spec.steps[k] !== 1 || spec.ends[k]! < xs[0]!) ctx.fail('UNSUPPORTED_OP', 'Slice along the batch axis is not differentiated');
-    }
-    ctx.add(0, spreadBack(ctx, ctx.gy()!, x, spec.axes.map((a, i) => ({ axis: a, positions: range(spec.starts[i]!, spec.dims[a]!, spec.steps[i]!) })).filter((p) => !(p.axis === 0 && ctx.batchDependent(x) !== 'none'))));
+    spec.axes.forEach((a, k) => {
+      if (ctx.varies(x, a) && (spec.starts[k] !== 0 || spec.steps[k] !== 1 || spec.ends[k]! < xs[a]!)) ctx.fail('UNSUPPORTED_OP', `Slice along axis ${a}, whose size changes with the batch, is not differentiated (unless it keeps the whole axis)`);
+    });
+    ctx.add(0, spreadBack(ctx, ctx.gy()!, x, spec.axes.map((a, i) => ({ axis: a, positions: range(spec.starts[i]!, spec.dims[a]!, spec.steps[i]!) })).filter((p) => !ctx.varies(x, p.axis))));
   },
 });
 
@@ -425,12 +424,16 @@ registerOp({
     const x = ctx.node.inputs[0]!;
     const xs = ctx.dims(x);
     const a = ((ctx.int('axis', 0) % xs.length) + xs.length) % xs.length;
-    if (a === 0 && ctx.batchDependent(x) !== 'none') ctx.fail('UNSUPPORTED_OP', 'Gather along the batch axis is not differentiated');
+    if (ctx.varies(x, a)) ctx.fail('UNSUPPORTED_OP', `Gather along axis ${a}, whose size changes with the batch, is not differentiated`);
     const idx = constInts(ctx, 1, 'indices').map((v) => (v < 0 ? v + xs[a]! : v));
     const idxDims = ctx.dims(ctx.node.inputs[1]!);
     // gy [pre, idx…, post] -> [pre, count, post], then spread back along the axis.
-    const pre = xs.slice(0, a).map((d, i) => (i === 0 && ctx.batchDependent(x) === 'dim0' ? 0 : d));
-    const g = idxDims.length === 1 ? ctx.gy()! : ctx.one('Reshape', [ctx.gy()!, ctx.ints([...pre, idx.length, ...xs.slice(a + 1)])]);
+    // Dims before the axis keep their positions in gy (0 copies them); after it, one dim that changes with the batch
+    // is inferred (-1).
+    const pre = xs.slice(0, a).map((d, i) => (ctx.varies(x, i) ? 0 : d));
+    const post = xs.slice(a + 1).map((d, i) => (ctx.varies(x, a + 1 + i) ? -1 : d));
+    if (idxDims.length !== 1 && post.filter((d) => d === -1).length > 1) ctx.fail('UNSUPPORTED_OP', 'Gather with multi-dimensional indices before two batch-dependent dims is not differentiated');
+    const g = idxDims.length === 1 ? ctx.gy()! : ctx.one('Reshape', [ctx.gy()!, ctx.ints([...pre, idx.length, ...post])]);
     ctx.add(0, spreadBack(ctx, g, x, [{ axis: a, positions: idx }]));
   },
 });
@@ -483,14 +486,16 @@ registerOp({
     const x = ctx.node.inputs[0]!;
     const xs = ctx.dims(x);
     const reps = constInts(ctx, 1, 'repeats');
-    const dyn = ctx.batchDependent(x);
-    if (dyn === 'other' || (dyn === 'dim0' && reps[0] !== 1)) ctx.fail('UNSUPPORTED_OP', 'Tile along the batch axis is not differentiated');
     const split: number[] = [];
     const sumAxes: number[] = [];
     xs.forEach((d, i) => {
+      const v = ctx.varies(x, i);
+      if (v && reps[i] !== 1) ctx.fail('UNSUPPORTED_OP', `Tile along axis ${i}, whose size changes with the batch, is not differentiated`);
       if (reps[i] !== 1) { sumAxes.push(split.length); split.push(reps[i]!); }
-      split.push(i === 0 && dyn === 'dim0' ? 0 : d);
+      // A batch-dependent dim: copied (0) while no repeat axis was inserted before it, else inferred (-1).
+      split.push(v ? (split.length === i ? 0 : -1) : d);
     });
+    if (split.filter((d) => d === -1).length > 1) ctx.fail('UNSUPPORTED_OP', 'Tile with two batch-dependent dims after a repeated axis is not differentiated');
     if (sumAxes.length === 0) { ctx.add(0, ctx.gy()!); return; }
     const r = ctx.one('Reshape', [ctx.gy()!, ctx.ints(split)]);
     ctx.add(0, ctx.one('ReduceSum', [r, ctx.ints(sumAxes)], { keepdims: 0 }));
