@@ -1,5 +1,6 @@
 // The static server behind `pnpm demo`: isolation headers, content types, no escape from the served folder.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,38 @@ describe('scripts/serve.mjs', () => {
     }
     expect((await raw(url, '/nope.js')).status).toBe(404);
     expect((await raw(url, '/%E0%A4%A')).status).toBe(400); // malformed escape
+  });
+
+  it('does not follow symlinks out of its folder (a real-path check, not a string prefix)', async () => {
+    symlinkSync(outside, join(root, 'link.txt'));
+    mkdirSync(join(root, 'linkdir'));
+    symlinkSync(join(outside, '..'), join(root, 'linkdir', 'up'));
+    writeFileSync(join(root, 'inner.txt'), 'INNER');
+    symlinkSync(join(root, 'inner.txt'), join(root, 'ok-link.txt'));
+    for (const p of ['/link.txt', `/linkdir/up/${outside.split('/').pop()}`]) {
+      const r = await raw(url, p);
+      expect(r.body, p).not.toContain('SECRET');
+      expect(r.status, p).toBe(403);
+    }
+    // A symlink that stays inside is served.
+    expect((await raw(url, '/ok-link.txt')).body).toBe('INNER');
+  });
+
+  it('survives a directory named index.html, a FIFO and an unreadable file, and keeps serving', async () => {
+    mkdirSync(join(root, 'sub', 'index.html'), { recursive: true });
+    execFileSync('mkfifo', [join(root, 'pipe.js')]);
+    writeFileSync(join(root, 'secret.js'), 'x');
+    chmodSync(join(root, 'secret.js'), 0o000);
+    const dirIndex = await raw(url, '/sub/');
+    expect(dirIndex.status).toBe(404);
+    expect((await raw(url, '/sub/index.html')).status).toBe(404);
+    const t0 = Date.now();
+    expect((await raw(url, '/pipe.js')).status).toBe(404);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    // Root reads any file, so the unreadable file is only refused for other users.
+    const unreadable = await raw(url, '/secret.js');
+    expect(process.getuid?.() === 0 ? [200] : [403]).toContain(unreadable.status);
+    expect((await raw(url, '/')).status).toBe(200);
   });
 
   it('says what to do when there is no build', async () => {

@@ -18,8 +18,8 @@ export const LIMITS = {
   imagePixels: 4096 * 4096,
   /** Bytes of a model file; raise with the `maxModelBytes` option. */
   modelBytes: 1 << 30,
-  /** Bytes of a data file after decompression (IDX, CIFAR-10 batches, .gz); raise with the `maxBytes` option. */
-  dataBytes: 1 << 30,
+  /** Bytes of a data file, and after decompression (IDX, CIFAR-10 batches, .gz); raise with the `maxBytes` option. */
+  dataBytes: 512 * (1 << 20),
 } as const;
 
 /**

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WhiteBoxError, type ProgressCallback } from '@whitebox/core';
-import { channelStats, validateDataset, type Dataset, type TrainTest } from './dataset.js';
+import { channelStats, checkLimitOption, validateDataset, type Dataset, type TrainTest } from './dataset.js';
 import { readDataFile } from './files.js';
-import { CIFAR10_ARCHIVE, downloadCifar10 } from './download.js';
+import { CIFAR10_ARCHIVE, downloadCifar10, type DownloadTimeouts } from './download.js';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 export const CIFAR10_RECORD_BYTES = 3073;
@@ -28,6 +28,8 @@ export interface LoadCifar10Options {
   trainLimit?: number;
   testLimit?: number;
   onProgress?: ProgressCallback;
+  /** Download timeouts (see downloadFile). */
+  timeouts?: DownloadTimeouts;
 }
 
 /**
@@ -92,7 +94,7 @@ function readBatches(dir: string, files: string[], expectedRecords: number | und
 function readClassNames(dir: string): string[] {
   const meta = join(dir, 'batches.meta.txt');
   if (!existsSync(meta)) return [...CIFAR10_CLASSES];
-  const names = readFileSync(meta, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+  const names = new TextDecoder().decode(readDataFile(meta, { maxBytes: 1 << 20 })).split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
   if (names.length !== 10) throw new WhiteBoxError('INVALID_DATA', `${meta}: expected 10 class names, found ${names.length}`, { file: meta });
   return names;
 }
@@ -104,7 +106,7 @@ function readClassNames(dir: string): string[] {
 export async function loadCifar10(options: LoadCifar10Options = {}): Promise<TrainTest> {
   let dir = options.dir ?? process.env.WHITEBOX_CIFAR10_DIR;
   if (!dir) {
-    const got = await downloadCifar10({ cacheDir: options.cacheDir, url: options.url ?? CIFAR10_ARCHIVE.url, onProgress: options.onProgress, allowDownload: options.download ?? true });
+    const got = await downloadCifar10({ cacheDir: options.cacheDir, url: options.url ?? CIFAR10_ARCHIVE.url, onProgress: options.onProgress, allowDownload: options.download ?? true, timeouts: options.timeouts });
     dir = got.dir;
   }
   return loadCifar10Dir(dir, options);
@@ -112,6 +114,8 @@ export async function loadCifar10(options: LoadCifar10Options = {}): Promise<Tra
 
 /** Synchronous loader for a directory of binary batches. */
 export function loadCifar10Dir(dir: string, options: { trainLimit?: number; testLimit?: number } = {}): TrainTest {
+  checkLimitOption(options.trainLimit, 'trainLimit');
+  checkLimitOption(options.testLimit, 'testLimit');
   if (!existsSync(dir)) throw new WhiteBoxError('NOT_FOUND', `CIFAR-10 directory not found: ${dir}`, { file: dir });
   const classes = readClassNames(dir);
   // Normalization statistics always come from the full training split, so limits do not change them.

@@ -26,6 +26,13 @@ export interface TrainTest {
   test: Dataset;
 }
 
+/** Checks an optional image-count limit: an integer ≥ 0. */
+export function checkLimitOption(value: number | undefined, name: string): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `${name} must be an integer ≥ 0 (images to load), got ${String(value)}`, { [name]: value });
+  }
+}
+
 /** Bytes per image. */
 export function imageSize(ds: Pick<Dataset, 'channels' | 'height' | 'width'>): number {
   return ds.channels * ds.height * ds.width;

