@@ -1,7 +1,7 @@
 // End-to-end: the built demo in Debian's headless chromium (playwright-core), served by scripts/serve.mjs.
 // Builds apps/demo/dist first when it is missing. Screenshots go to apps/demo/test-results/ (a CI artifact).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -385,7 +385,8 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
   it('renders a report page and a bare results.json (served from a copy of dist with a fake report)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'whitebox-demo-'));
     const fake = await (async () => {
-      for (const f of readdirSync(join(demo, 'dist'))) if (f !== 'report') symlinkSync(join(demo, 'dist', f), join(dir, f));
+      // A copy, not symlinks: the server refuses symlinks that lead out of its folder.
+      for (const f of readdirSync(join(demo, 'dist'))) if (f !== 'report') cpSync(join(demo, 'dist', f), join(dir, f), { recursive: true });
       mkdirSync(join(dir, 'report', 'cifar10'), { recursive: true });
       writeFileSync(join(dir, 'report', 'index.json'), JSON.stringify({ files: ['index.html', 'results.json', 'cifar10/results.json'] }));
       writeFileSync(join(dir, 'report', 'index.html'), '<!doctype html><html><body><h1>Fake MNIST report</h1><table><tr><td>guided-backprop</td><td>0.123</td></tr></table></body></html>');
