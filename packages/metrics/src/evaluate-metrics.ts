@@ -122,6 +122,8 @@ export interface MetricsResult {
   /** Wall seconds per metric (all methods together); robustness metrics share their pass, reported on max-sensitivity. */
   seconds: Record<string, number>;
   sizes: MetricSizes;
+  /** Metrics 'all' left out because the inputs cannot support them (no masks, no randomized models). */
+  skipped?: Array<{ metric: string; reason: string }>;
 }
 
 /**
@@ -134,9 +136,13 @@ export async function evaluateMetrics(model: Model, methods: readonly MetricsMet
   if (!(images instanceof Tensor) || images.rank !== 4) throw new WhiteBoxError('SHAPE_MISMATCH', `evaluateMetrics: images must be an [N, C, H, W] tensor, got ${images}`);
   const [n, , h, w] = images.dims as [number, number, number, number];
   const stepsFor = (m: MetricInfo): boolean => !m.needsRandomizedModels || !!options.randomization?.[m.id.startsWith('mprt-independent') ? 'independent' : 'cascading']?.length;
-  const requested = options.metrics
-    ? resolveMetrics(options.metrics)
-    : METRICS.filter((m) => (!m.needsMasks || options.masks) && stepsFor(m));
+  const supported = (m: MetricInfo): boolean => (!m.needsMasks || !!options.masks) && stepsFor(m);
+  // 'all' (or no list) means every metric the inputs support; metrics named explicitly must be supported.
+  const tokens = options.metrics === undefined ? ['all'] : (typeof options.metrics === 'string' ? options.metrics.split(',') : [...options.metrics]).map((t) => t.trim());
+  const all = tokens.includes('all');
+  const named = resolveMetrics(tokens.filter((t) => t && t !== 'all').length ? tokens.filter((t) => t && t !== 'all') : ['all']);
+  const requested = all ? METRICS.filter((m) => supported(m) || (named.includes(m) && tokens.some((t) => t === m.id || t === m.family))) : named;
+  const skipped = all ? METRICS.filter((m) => !requested.includes(m)).map((m) => ({ metric: m.id, reason: m.needsMasks ? 'no ground-truth masks (not a localization dataset)' : 'no randomized models given' })) : [];
   for (const m of requested) {
     if (m.needsMasks && !options.masks) throw new WhiteBoxError('INVALID_ARGUMENT', `metric ${m.id} needs ground-truth masks (a localization dataset); none were given`, { metric: m.id });
     if (!stepsFor(m)) throw new WhiteBoxError('INVALID_ARGUMENT', `metric ${m.id} needs ${m.id.startsWith('mprt-independent') ? 'independent' : 'cascading'} randomization steps (randomized copies of the model); none were given`, { metric: m.id });
@@ -144,7 +150,7 @@ export async function evaluateMetrics(model: Model, methods: readonly MetricsMet
   const ids = new Set(requested.map((m) => m.id));
   const seed = options.seed ?? 0;
   const sizes = options.sizes ?? {};
-  const result: MetricsResult = { samples: n, seed, metrics: requested, methods: methods.map((m) => m.name), rows: [], curves: [], seconds: {}, sizes };
+  const result: MetricsResult = { samples: n, seed, metrics: requested, methods: methods.map((m) => m.name), rows: [], curves: [], seconds: {}, sizes, ...(skipped.length ? { skipped } : {}) };
   const t = Int32Array.from(targets);
   // Units of progress: one per (metric group, method), the randomization family one per method and step.
   const groups = groupsOf(ids);

@@ -30,7 +30,7 @@ export async function irof(input: MetricInput, options: IrofOptions = {}): Promi
   const segs: Array<{ labels: Int32Array; count: number; rank: Int32Array }> = [];
   for (let i = 0; i < p.n; i++) {
     const s = slic(input.images.data.subarray(i * item, (i + 1) * item), p.c, p.h, p.w, options);
-    if (s.count < 2) throw new WhiteBoxError('INVALID_DATA', `${info.id}: SLIC found ${s.count} superpixel in sample ${i}; IROF needs at least 2 (raise 'segments')`, { sample: i });
+    if (s.count < 2) throw new WhiteBoxError('INVALID_DATA', `${info.id}: SLIC found ${s.count} superpixel in sample ${i} (${p.h}×${p.w}, segments ${options.segments ?? 100}); IROF needs at least 2: raise 'segments'`, { sample: i });
     const mean = new Float32Array(s.count);
     const size = new Float32Array(s.count);
     for (let q = 0; q < p.hw; q++) {

@@ -85,6 +85,10 @@ export async function metricsSectionHtml(r: MetricsResult): Promise<string> {
   }
   if (charts.length) parts.push(`<h3>Curves</h3><div class="charts">${charts.join('\n')}</div>`);
   parts.push(`<details><summary>Definitions (${r.metrics.length} metrics)</summary>${definitionsTable(r.metrics)}</details>`);
+  if (r.skipped?.length) {
+    const why = [...new Set(r.skipped.map((x) => x.reason))];
+    parts.push(`<p class="note">Not run here: ${why.map((w) => `${esc(r.skipped!.filter((x) => x.reason === w).map((x) => x.metric).join(', '))} (${esc(w)})`).join('; ')}.</p>`);
+  }
   const excluded = r.rows.filter((x) => x.excluded > 0 || x.error);
   if (excluded.length) parts.push(`<details><summary>Images left out (${excluded.length} metric × method pairs)</summary><ul>${excluded.map((x) => `<li>${esc(x.metric)} / ${esc(x.method)}: ${x.error ? esc(x.error) : `${x.excluded} image(s); e.g. ${esc(x.note ?? '')}`}</li>`).join('')}</ul></details>`);
   return parts.join('\n');

@@ -67,18 +67,19 @@ export interface PixelFlippingOptions {
   /** Curve steps; each perturbs ⌈H·W / steps⌉ pixels, the last one all (default 50). */
   steps?: number;
   order?: PerturbationOrder;
-  /** What a flipped pixel becomes (default 0, black, as in Bach et al. 2015 and Quantus). */
+  /** What a flipped pixel becomes (default 'uniform': U(0, 1) noise, the perturbation of Samek et al. 2017; Quantus'
+   * default is black, which makes MoRF pixel flipping the same computation as `deletion-constant`). */
   baseline?: Baseline;
 }
 
 export const PIXEL_FLIPPING: Record<PerturbationOrder, MetricInfo> = {
   morf: {
     id: 'pixel-flipping', name: 'Pixel Flipping (MoRF)', family: 'faithfulness', direction: 'lower', paper: 'Bach et al. 2015; Samek et al. 2017',
-    definition: 'Flip pixels to the baseline, most relevant first; area under the target-probability curve (mean height).',
+    definition: 'Replace pixels by uniform noise, most relevant first; area under the target-probability curve (mean height).',
   },
   lerf: {
     id: 'pixel-flipping-lerf', name: 'Pixel Flipping (LeRF)', family: 'faithfulness', direction: 'higher', paper: 'Bach et al. 2015; Samek et al. 2017',
-    definition: 'Flip pixels to the baseline, least relevant first; area under the target-probability curve.',
+    definition: 'Replace pixels by uniform noise, least relevant first; area under the target-probability curve.',
   },
   random: {
     id: 'pixel-flipping-random', name: 'Pixel Flipping (random order)', family: 'faithfulness', direction: 'reference', paper: 'Samek et al. 2017',
@@ -87,7 +88,7 @@ export const PIXEL_FLIPPING: Record<PerturbationOrder, MetricInfo> = {
 };
 
 /**
- * Pixel Flipping (Bach et al. 2015; Samek et al. 2017): set pixels to the baseline in the order of the map
+ * Pixel Flipping (Bach et al. 2015; Samek et al. 2017): replace pixels by the baseline (uniform noise) in the order of the map
  * (most relevant first for MoRF), re-evaluate the unchanged model after every step, and take the area under the
  * target probability curve over the fraction flipped (trapezoids, normalised to the curve's mean height).
  * MoRF: lower is better (a faithful map finds the pixels whose removal kills the score); LeRF: higher is better.
@@ -107,7 +108,7 @@ export async function pixelFlipping(input: MetricInput, options: PixelFlippingOp
   const out = new ScoreCollector(info.id, input.explainer.name, input.unscorable);
   const keep: number[] = [];
   for (let i = 0; i < p.n; i++) if (order === 'random' || out.check(i, !isConstantMap(p.relevance, i, p.hw), constantReason)) keep.push(i);
-  const base = (i: number): Float32Array => baselineImage(input.images, i, options.baseline ?? 0, sampleRng(seed, i, 3));
+  const base = (i: number): Float32Array => baselineImage(input.images, i, options.baseline ?? 'uniform', sampleRng(seed, i, 3));
   const orig = (i: number): Float32Array => input.images.data.slice(i * p.c * p.hw, (i + 1) * p.c * p.hw);
   const ys = await curves(input, p, realSteps, orig, base, (i) => stepsByRank(perturbationOrder(p.relevance.subarray(i * p.hw, (i + 1) * p.hw), order, seed, i), perStep), info.id);
   const xs = Array.from({ length: realSteps + 1 }, (_, k) => Math.min(1, (k * perStep) / p.hw));

@@ -56,7 +56,7 @@ describe('Pixel Flipping and Region Perturbation (Samek et al. 2017)', () => {
     for (let k = 0; k < 3; k++) lin.weights.fill(0, k * 75, k * 75 + 50);
     const x = uniformImages(6, 3, 5, 5, 9);
     const targets = [0, 1, 2, 0, 1, 2];
-    const r = await pixelFlipping({ model: lin, explainer: inputTimesGradient(lin), images: x, targets }, { steps: 5 });
+    const r = await pixelFlipping({ model: lin, explainer: inputTimesGradient(lin), images: x, targets }, { steps: 5, baseline: 0 });
     const p = softmaxRow(lin.bias, 0, 3);
     expect(r.curve!.y.at(-1)).toBeCloseTo(targets.reduce((s, t) => s + p[t]!, 0) / 6, 6);
     expect(r.curve!.x).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
@@ -125,7 +125,7 @@ describe('Infidelity (Yeh et al. 2019)', () => {
     for (const s of r.scores) expect(s).toBeLessThan(1e-8);
     const un = await infidelity({ model: lin, explainer: gradientExplainer(lin), images: x, targets: [0, 1, 2, 3, 0, 1, 2, 3] }, { samples: 20, normalize: false });
     for (const s of un.scores) expect(s).toBeLessThan(1e-8);
-    const score = async (e: Explainer): Promise<number> => (await infidelity(run(e), { samples: 50 })).mean;
+    const score = async (e: Explainer): Promise<number> => (await infidelity(run(e), { samples: 50, sigma: 0.1 })).mean;
     const [o, rnd, c, a] = [await score(oracle()), await score(randomExplainer(6)), await score(complement()), await score(antiOracle())];
     expect(o).toBeLessThan(0.01);
     expect(rnd).toBeGreaterThan(o + 0.5);
@@ -159,6 +159,8 @@ describe('bad input', () => {
     }
     const mixed: Explainer = { name: 'mixed', async relevance(t) { const o = await oracle().relevance(t, new Int32Array(t.batchSize)); o.fill(1, 0, HW); return o; } };
     const skipped = await pixelFlipping(run(mixed, { unscorable: 'skip' }), { steps: 8 });
+    // Pixel flipping (uniform noise) and deletion (black) are different computations by default.
+    expect((await pixelFlipping(run(oracle()), { steps: 8 })).mean).not.toBe((await insertionDeletion(run(oracle()), { steps: 8 })).mean);
     expect(skipped.excluded).toEqual([{ sample: 0, reason: 'is constant: it ranks no pixel above another' }]);
     expect(skipped.scores).toHaveLength(39);
     expect(Number.isFinite(skipped.mean)).toBe(true);

@@ -282,6 +282,7 @@ describe('evaluateMetrics', () => {
     // Everything but the independent randomization (no steps given).
     expect(r.metrics.map((m) => m.id)).toEqual(METRICS.filter((m) => !m.id.startsWith('mprt-independent')).map((m) => m.id));
     expect(r.rows).toHaveLength(r.metrics.length * 3);
+    expect(r.skipped!.map((x) => x.metric)).toEqual(['mprt-independent-spearman', 'mprt-independent-spearman-abs', 'mprt-independent-ssim', 'mprt-independent-hog']);
     expect(new Set(r.rows.map((x) => x.metric)).size).toBe(30);
     for (const row of r.rows) expect(row.mean === null || Number.isFinite(row.mean)).toBe(true);
     const get = (metric: string, method: string): number => r.rows.find((x) => x.metric === metric && x.method === method)!.mean!;
@@ -293,6 +294,9 @@ describe('evaluateMetrics', () => {
     expect(resolveMetrics('complexity,pointing-game').map((m) => m.id)).toEqual(['sparseness', 'complexity', 'effective-complexity', 'pointing-game']);
     expect(() => resolveMetrics('faithfulness,nope')).toThrow(/unknown metric 'nope'/);
     await expect(evaluateMetrics(model, [{ name: 'o', make: () => oracle() }], images, ds.labels, { metrics: 'pointing-game' })).rejects.toThrow(/needs ground-truth masks/);
+    await expect(evaluateMetrics(model, [{ name: 'o', make: () => oracle() }], images, ds.labels, { metrics: 'all,localization' })).rejects.toThrow(/needs ground-truth masks/);
+    const some = await evaluateMetrics(model, [{ name: 'o', make: () => oracle() }], images, ds.labels, { metrics: 'all', sizes: { fcRuns: 4, curveSteps: 4, regionSize: 4, robustnessSamples: 2, infidelitySamples: 2, superpixels: 16 } });
+    expect(some.metrics.some((m) => m.family === 'localization' || m.id.startsWith('mprt'))).toBe(false);
     await expect(evaluateMetrics(model, [{ name: 'o', make: () => oracle() }], images, ds.labels, { metrics: 'mprt-independent-ssim', randomization: steps })).rejects.toThrow(/needs independent randomization steps/);
   }, 60_000);
   it('the Sobel baseline is the edge magnitude of the input', () => {

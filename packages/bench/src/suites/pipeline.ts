@@ -8,7 +8,7 @@ import type { BenchTable, Suite } from '../harness.js';
 
 const BIN = fileURLToPath(new URL('../../../cli/dist/bin.js', import.meta.url));
 const SHIPPED = fileURLToPath(new URL('../../../../models/mnist-simplecnn.onnx', import.meta.url));
-const STAGE_ORDER = ['coherence', 'selectivity', 'road', 'sanity', 'roar-maps', 'roar-kar', 'report'];
+const STAGE_ORDER = ['coherence', 'selectivity', 'road', 'sanity', 'metrics', 'roar-maps', 'roar-kar', 'report'];
 
 interface RunTiming {
   wall: number;
@@ -72,7 +72,7 @@ export const suite: Suite = {
     const sizes: BenchTable = {
       title: 'Main job sizes per scale',
       columns: ['setting', ...scales],
-      rows: ['selectivitySamples', 'selectivitySteps', 'roadSamples', 'sanitySamples', 'roarTrain', 'roarTest', 'fractions', 'seeds', 'epochs', 'retrainWidths'].map((k) => [k, ...runs.map(([, r]) => JSON.stringify(r.settings[k] ?? 'all').replace(/\|/g, '/'))]),
+      rows: ['selectivitySamples', 'selectivitySteps', 'roadSamples', 'sanitySamples', 'metricSamples', 'roarTrain', 'roarTest', 'fractions', 'seeds', 'epochs', 'retrainWidths'].map((k) => [k, ...runs.map(([, r]) => JSON.stringify(r.settings[k] ?? 'all').replace(/\|/g, '/'))]),
     };
     return { suite: 'pipeline', tables: [table, sizes] };
   },

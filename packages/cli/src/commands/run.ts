@@ -159,7 +159,10 @@ export function settingsFor(o: EvaluationCliOptions): ScaleSettings {
     s.metricSamples = o.samples;
   }
   if (o.metricSamples !== undefined) s.metricSamples = o.metricSamples;
-  if (o.metrics) s.metrics = resolveMetrics(o.metrics).map((m) => m.id).join(',');
+  if (o.metrics) {
+    resolveMetrics(o.metrics);
+    s.metrics = o.metrics;
+  }
   if (o.fractions) s.fractions = parseFractions(o.fractions);
   if (o.seeds !== undefined) s.seeds = Array.from({ length: o.seeds }, (_, i) => i);
   if (o.epochs !== undefined) s.epochs = o.epochs;
