@@ -66,7 +66,7 @@ export async function measureMetrics(args: { images: number }): Promise<MeasureM
     { ids: ['deletion-blur'], sizes: '50 steps', run: () => M.insertionDeletion(input, { mode: 'deletion', baseline: 'blur' }) },
     { ids: ['deletion-constant'], sizes: '50 steps', run: () => M.insertionDeletion(input, { mode: 'deletion', baseline: 'constant' }) },
     { ids: ['monotonicity'], sizes: '16 steps', run: () => M.monotonicity(input) },
-    { ids: ["infidelity"], sizes: "50 perturbations, σ = 0.03", run: () => M.infidelity(input) },
+    { ids: ['infidelity'], sizes: '50 perturbations, σ = 0.03', run: () => M.infidelity(input) },
     { ids: ['irof'], sizes: '100 SLIC superpixels', run: () => M.irof(input) },
     { ids: ['max-sensitivity', 'avg-sensitivity'], sizes: '50 perturbations, re-explained (one pass for both)', run: () => M.sensitivity(input) },
     { ids: ['local-lipschitz'], sizes: '50 neighbours, re-explained', run: () => M.localLipschitz(input) },
