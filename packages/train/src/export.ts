@@ -4,9 +4,9 @@ import { BN_EPSILON, featureSize, resolvedWidths, type ParamMap, type SimpleCNNC
 
 /**
  * Exports a trained SimpleCNN as ONNX (opset 17): input 'input' [N, C, H, W] pixels in [0, 1]; Sub/Div
- * normalization at the front; 3 × [Conv 3×3 pad 1 → BatchNormalization (running statistics) → Relu → MaxPool 2×2];
- * Flatten → Gemm → Relu → Gemm → output 'logits' [N, classes]. Tensor names: normalized, conv{k}, bn{k}, relu{k},
- * pool{k}, flatten, fc1, relu4, logits (as in @whitebox/onnx's buildSimpleCnn). Weights are converted from
+ * normalization at the front; one [Conv 3×3 pad 1 → BatchNormalization (running statistics) → Relu → MaxPool 2×2] per
+ * width (3 by default); Flatten → Gemm → Relu → Gemm → output 'logits' [N, classes]. Tensor names: normalized, conv{k},
+ * bn{k}, relu{k}, pool{k}, flatten, fc1, relu{blocks + 1} (relu4 by default), logits (as in @whitebox/onnx's buildSimpleCnn). Weights are converted from
  * tfjs layouts (HWIO filters, NHWC flatten order) to ONNX's (OIHW, NCHW flatten order).
  */
 export function exportSimpleCNN(cfg: SimpleCNNConfig, params: ParamMap, norm: { mean: number[]; std: number[] }, name = 'SimpleCNN'): Uint8Array {
@@ -63,14 +63,16 @@ export function exportSimpleCNN(cfg: SimpleCNNConfig, params: ParamMap, norm: { 
   b.initializer('fc1.weight', new Tensor(g1, [hidden, F]));
   b.initializer('fc1.bias', new Tensor(get('fc1.b', hidden).slice(), [hidden]));
   b.node('Gemm', ['flatten', 'fc1.weight', 'fc1.bias'], ['fc1'], { transB: 1 }, 'fc1');
-  b.node('Relu', ['fc1'], ['relu4'], {}, 'relu4');
+  // relu4 for the default 3 blocks (buildSimpleCnn's name); one past the last block's ReLU in general.
+  const denseRelu = `relu${widths.length + 1}`;
+  b.node('Relu', ['fc1'], [denseRelu], {}, denseRelu);
   const K = cfg.classes;
   const w2 = get('fc2.w', hidden * K);
   const g2 = new Float32Array(hidden * K);
   for (let j = 0; j < hidden; j++) for (let k = 0; k < K; k++) g2[k * hidden + j] = w2[j * K + k]!;
   b.initializer('fc2.weight', new Tensor(g2, [K, hidden]));
   b.initializer('fc2.bias', new Tensor(get('fc2.b', K).slice(), [K]));
-  b.node('Gemm', ['relu4', 'fc2.weight', 'fc2.bias'], ['logits'], { transB: 1 }, 'fc2');
+  b.node('Gemm', [denseRelu, 'fc2.weight', 'fc2.bias'], ['logits'], { transB: 1 }, 'fc2');
   b.output('logits', ['N', K]);
   return b.toModelBytes({ opset: 17, producer: 'whitebox-train' });
 }

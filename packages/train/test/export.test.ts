@@ -74,6 +74,23 @@ describe('ONNX export', () => {
     expect(maxAbs).toBeLessThanOrEqual(1e-5);
   });
 
+  it('exports four conv blocks (the localization model) with the dense ReLU named after the last block', async () => {
+    const cfg = { channels: 1, height: 16, width: 16, classes: 3, widths: [2, 3, 4, 5], hidden: 6 };
+    const params = initParams(cfg, 4);
+    const { TrainedClassifier } = await import('../src/classifier.js');
+    const { resolveOptions } = await import('../src/train.js');
+    const { initTf } = await import('../src/tf.js');
+    await initTf();
+    const norm = { mean: [0.3], std: [0.4] };
+    const clf = new TrainedClassifier(cfg, params, { ...norm, classes: ['a', 'b', 'c'], history: [], options: resolveOptions({}) });
+    const x = new Tensor(Float32Array.from({ length: 3 * 256 }, (_, i) => ((i * 7919) % 1000) / 1000), [3, 1, 16, 16]);
+    const bytes = exportSimpleCNN(cfg, params, norm);
+    const { maxAbs } = compare(await ortLogits(bytes, x), clf.predictLogits(x).data, 3);
+    expect(maxAbs).toBeLessThanOrEqual(1e-5);
+    const { readModel } = await import('@whitebox/onnx');
+    expect(readModel(bytes).graph!.node!.filter((n) => n.opType === 'Relu').map((n) => n.output![0])).toEqual(['relu1', 'relu2', 'relu3', 'relu4', 'relu5']);
+  });
+
   it('rejects missing or mis-sized parameters', () => {
     const cfg = { channels: 1, height: 8, width: 8, classes: 3, widths: [2, 2, 2], hidden: 4 };
     const params = initParams(cfg, 1);
