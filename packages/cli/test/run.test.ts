@@ -40,6 +40,7 @@ describe('whitebox run / evaluate', () => {
     expect(results.selectivity).toBeUndefined();
     expect(readFileSync(files.html, 'utf8')).toContain('Pixel Flipping (MoRF) ↓');
     expect(() => settingsFor({ dataset: 'mnist', scale: 'quick', out: 'x', metrics: 'faithfulness,bogus' })).toThrow(/unknown metric 'bogus'/);
+    expect(defaultModelPath('localization-pair')).toMatch(/models\/localization-simplecnn\.onnx$/);
   }, 120_000);
   it('names what is wrong: scale, dataset, stage, fractions, model file', async () => {
     expect(() => settingsFor({ dataset: 'mnist', scale: 'huge', out: 'x' })).toThrow(/unknown --scale 'huge' \(known: quick, standard, full, seed\)/);

@@ -219,7 +219,7 @@ export function localizationVariants(dataDir?: string): Record<string, { set: Da
     for (const background of ['blank', 'noise'] as const) {
       out[`${variant}/${background}`] = {
         set: localizationBenchmark(test, { count: 2000, size: 56, variant, background, seed: 1 }).dataset,
-        description: `${variant === 'single' ? 'one digit' : 'two digits, the larger decides'} on a ${background} canvas, seed 1`,
+        description: `${variant === 'single' ? 'one digit' : 'two digits (the larger decides)'} on a ${background} canvas, seed 1`,
       };
     }
   }
