@@ -1,6 +1,6 @@
 import type { LayerInfo } from '@whitebox/core';
 import { consumers, type IrGraph, type IrNode } from './graph.js';
-import { isFloatType, readInt } from './ops/index.js';
+import { isFloatType, readInt, readInts } from './ops/index.js';
 import { dependsOn } from './prepare.js';
 import type { GraphShapes } from './shapes.js';
 
@@ -67,17 +67,20 @@ function spatialReductionInput(n: IrNode, g: IrGraph, shapes: GraphShapes, cons:
   const x = n.inputs[0];
   if (!x) return undefined;
   const xi = shapes.a.get(x);
-  // A 1×1 map (a global pool's output before Flatten) is no CAM layer: every map of it would be constant.
-  if (!xi || xi.dims.length !== 4 || shapes.batchDependent(x) !== 'dim0' || xi.dims[2]! * xi.dims[3]! <= 1) return undefined;
+  // A 1×1 map (a global pool's output before Flatten) is no CAM layer: every map of it would be constant; nor is a
+  // one-channel [N, 1, h, C] tensor (a channel-last layout after pooling).
+  if (!xi || xi.dims.length !== 4 || shapes.batchDependent(x) !== 'dim0' || xi.dims[2]! * xi.dims[3]! <= 1 || xi.dims[1]! < 2) return undefined;
   const y = shapes.a.get(n.outputs[0] ?? '');
   switch (n.op) {
     case 'GlobalAveragePool': case 'GlobalMaxPool':
       return x;
     case 'ReduceMean': case 'ReduceMax': case 'ReduceSum': {
-      if (!y) return undefined;
-      const keep = readInt(n, 'keepdims', 1) === 1;
-      const spatialGone = keep ? y.dims[2] === 1 && y.dims[3] === 1 : y.dims.length <= 2;
-      return spatialGone && y.dims[1] === xi.dims[1] ? x : undefined;
+      // Over H and W (axes 2 and 3), never over the channels (a channel-last LayerNorm's ReduceMean is no pooling).
+      const t = n.inputs[1] ? g.inits.get(n.inputs[1]) : undefined;
+      const raw = t ? Array.from(t.data as ArrayLike<number | bigint>, Number) : readInts(n, 'axes');
+      if (!raw) return undefined;
+      const axes = raw.map((a) => (a < 0 ? a + 4 : a));
+      return axes.includes(2) && axes.includes(3) && !axes.includes(0) && !axes.includes(1) ? x : undefined;
     }
     case 'AveragePool': case 'MaxPool':
       return y && y.dims[2] === 1 && y.dims[3] === 1 ? x : undefined;

@@ -132,3 +132,24 @@ describe("Grad-CAM's default layer", () => {
     await Promise.all([r.dispose(), v.dispose(), s.dispose()]);
   });
 });
+
+describe("Grad-CAM's default layer with ReduceMean heads", () => {
+  it('x.mean([2, 3]) is a spatial reduction; a channel-last LayerNorm ReduceMean after pooling is not (ConvNeXt at opset 13)', async () => {
+    const { loadModel } = await import('@whitebox/onnx');
+    await import('@whitebox/backend-node');
+    const b = new GraphBuilder('heads');
+    b.input('input', ['N', 3, 4, 4]);
+    const r = b.node('Relu', [conv(b, 'input', 3, 4, 'c', false)], ['features'])[0]!;
+    const gap = b.node('ReduceMean', [r], ['gap'], { axes: [2, 3], keepdims: 1 })[0]!;
+    const t = b.node('Transpose', [gap], ['nhwc'], { perm: [0, 2, 3, 1] })[0]!;
+    const mu = b.node('ReduceMean', [t], ['mu'], { axes: [-1], keepdims: 1 })[0]!;
+    const c = b.node('Sub', [t, mu], ['centered'])[0]!;
+    const f = b.node('Flatten', [c], ['flat'])[0]!;
+    b.initializer('fc.w', randomTensor([10, 4], 9));
+    b.node('Gemm', [f, 'fc.w'], ['logits'], { transB: 1 });
+    b.output('logits', ['N', 10]);
+    const m = await loadModel(b.toModelBytes({ opset: 13 }), { backend: 'node' });
+    expect(m.defaultCamLayer).toBe('features');
+    await m.dispose();
+  });
+});
