@@ -18,6 +18,10 @@ export const LIMITS = {
   imagePixels: 4096 * 4096,
   /** Bytes of a model file; raise with the `maxModelBytes` option. */
   modelBytes: 1 << 30,
+  /** Elements of any one tensor a model declares or infers, per image; raise with the `maxElements` option. */
+  tensorElements: 2 ** 28,
+  /** Nodes of a model graph (session creation grows super-linearly with them); raise with the `maxNodes` option. */
+  modelNodes: 20_000,
   /** Bytes of a data file, and after decompression (IDX, CIFAR-10 batches, .gz); raise with the `maxBytes` option. */
   dataBytes: 512 * (1 << 20),
 } as const;

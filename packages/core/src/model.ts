@@ -110,8 +110,10 @@ export interface LoadModelOptions extends BackendSelection {
   batchSize?: number;
   /** Which graph output holds the logits, when the model has several. */
   output?: string;
-  /** Largest tensor, in elements per image, the model may declare (default 2^28). */
+  /** Largest tensor, in elements per image, the model may declare (default LIMITS.tensorElements, 2^28). */
   maxElements?: number;
+  /** Most nodes the model graph may have (default LIMITS.modelNodes). */
+  maxNodes?: number;
   /** Largest model file read from a path, in bytes (default LIMITS.modelBytes, 1 GiB). */
   maxModelBytes?: number;
 }

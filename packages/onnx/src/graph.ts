@@ -1,4 +1,4 @@
-import { Tensor, WhiteBoxError, type TensorData } from '@whitebox/core';
+import { LIMITS, Tensor, WhiteBoxError, type TensorData } from '@whitebox/core';
 import { attrFromProto, attrToProto, graphToModelBytes, type AttrValue } from './builder.js';
 import { getOp, ELEM_CODES, elemTypeOfCode, isFloatType, nodeError, nodeWhere, readInt, readInts, readString, validateNode, type ElemType } from './ops/index.js';
 import {
@@ -40,11 +40,13 @@ export interface IrGraph {
 export interface ImportOptions {
   /** Which graph output holds the logits, when the model has several. */
   output?: string;
-  /** Largest tensor, in elements per sample, the model may declare (default 2^28 = 1 GiB of float32). */
+  /** Largest tensor, in elements per sample, the model may declare (default LIMITS.tensorElements, 2^28 = 1 GiB of float32). */
   maxElements?: number;
+  /** Most nodes the graph may have (default LIMITS.modelNodes). */
+  maxNodes?: number;
 }
 
-export const DEFAULT_MAX_ELEMENTS = 2 ** 28;
+export const DEFAULT_MAX_ELEMENTS = LIMITS.tensorElements;
 
 /** Names WhiteBox's gradient graphs reserve for their own inputs and outputs. */
 export const RESERVED = new Set(['logits', 'input_grad', 'cotangent']);
@@ -137,7 +139,7 @@ export function importModel(bytes: Uint8Array, source?: string, options: ImportO
   const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
   const perSample = inDims.slice(1).reduce<number>((a, d) => a * (d as number), 1);
   if (perSample > maxElements) {
-    throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: input '${inName}' declares [${inDims.join(', ')}], ${perSample} elements per image, over the limit of ${maxElements} (raise it with the maxElements option)`, { ...file, dims: inDims });
+    throw new WhiteBoxError('LIMIT_EXCEEDED', `ONNX model${where}: input '${inName}' declares [${inDims.join(', ')}], ${perSample} elements per image, over the limit of ${maxElements} (raise it with the maxElements option)`, { ...file, dims: inDims, limit: maxElements });
   }
   const outNames = (g.output ?? []).map((o) => o.name ?? '');
   let out: string;
@@ -148,6 +150,10 @@ export function importModel(bytes: Uint8Array, source?: string, options: ImportO
     throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where} has ${outNames.length} outputs (${outNames.join(', ')}); say which one holds the logits (loadModel option 'output', CLI --output)`, { ...file, outputs: outNames });
   } else out = outNames[0]!;
 
+  const maxNodes = options.maxNodes ?? LIMITS.modelNodes;
+  if ((g.node ?? []).length > maxNodes) {
+    throw new WhiteBoxError('LIMIT_EXCEEDED', `ONNX model${where} has ${g.node!.length} nodes, over the limit of ${maxNodes} (raise it with the maxNodes option; session creation time grows faster than the node count)`, { ...file, nodes: g.node!.length, limit: maxNodes });
+  }
   const nodes: IrNode[] = [];
   const addInit = (n: IrNode) => (suffix: string, t: Tensor<TensorData>): string => {
     let name = `${n.name}/${suffix}`;

@@ -71,7 +71,7 @@ function checkFiniteOutput(t: Tensor, what: string, source: string | undefined, 
     const v = d[i]!;
     if (v - v !== 0) {
       const sample = offset + Math.floor(i / Math.max(1, t.itemSize));
-      throw new WhiteBoxError('RUNTIME_ERROR', `the model${source ? ` ${source}` : ''} produced a non-finite ${what} (${v}) for sample ${sample}; its weights are finite, so the computation overflowed (inputs outside the range the model expects?)`, { sample, index: i });
+      throw new WhiteBoxError('NON_FINITE', `the model${source ? ` ${source}` : ''} produced a non-finite ${what} (${v}) for sample ${sample}; its weights are finite, so the computation overflowed (inputs outside the range the model expects?)`, { sample, index: i });
     }
   }
 }
@@ -279,7 +279,7 @@ export async function loadModel(bytesOrPath: Uint8Array | string, options: LoadM
   }
   const source = typeof bytesOrPath === 'string' ? bytesOrPath : undefined;
   const bytes = typeof bytesOrPath === 'string' ? await readModelFile(bytesOrPath, { maxBytes: options.maxModelBytes }) : bytesOrPath;
-  const prepared = prepareModel(bytes, source, { output: options.output, maxElements: options.maxElements });
+  const prepared = prepareModel(bytes, source, { output: options.output, maxElements: options.maxElements, maxNodes: options.maxNodes });
   return new OnnxModel(prepared, bytes, await sha256Hex(bytes), options, source);
 }
 

@@ -108,7 +108,7 @@ export function inferGraph(g: IrGraph, batch: number): Infos {
       }
       const size = sizeOfDims(o.dims);
       if (size > limit) {
-        throw nodeError(n, g, 'INVALID_MODEL', `output '${name}' would have shape [${o.dims.join(', ')}] (${size} elements at batch ${b}), over the limit of ${g.maxElements} elements per image (raise it with the maxElements option)`, { tensor: name, shape: o.dims });
+        throw nodeError(n, g, 'LIMIT_EXCEEDED', `output '${name}' would have shape [${o.dims.join(', ')}] (${size} elements at batch ${b}), over the limit of ${g.maxElements} elements per image (raise it with the maxElements option)`, { tensor: name, shape: o.dims });
       }
       if (o.value && (o.value.data.length !== size)) {
         throw nodeError(n, g, 'RUNTIME_ERROR', `internal: evaluated value of '${name}' has ${o.value.data.length} elements for shape [${o.dims.join(', ')}]`);

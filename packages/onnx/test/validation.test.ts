@@ -158,7 +158,7 @@ describe('graph structure', () => {
     b.node('Flatten', ['g'], ['logits']);
     b.output('logits', ['N', 1]);
     const t0 = performance.now();
-    expectError(() => buildGradientGraph(b.toModelBytes()), 'INVALID_MODEL', /400000000 elements per image, over the limit of 268435456/, /maxElements/);
+    expectError(() => buildGradientGraph(b.toModelBytes()), 'LIMIT_EXCEEDED', /400000000 elements per image, over the limit of 268435456/, /maxElements/);
     expect(performance.now() - t0).toBeLessThan(2000);
     const s = readModel(buildSimpleCnn({ channels: 1, height: 8, width: 8, widths: [2, 2, 2], hidden: 4 }));
     s.graph!.sparseInitializer = [{ values: { name: 'sp', dims: [1], dataType: 1, floatData: [1] }, indices: { dims: [1], dataType: 7, int64Data: [0] }, dims: [4] }];
@@ -200,5 +200,23 @@ describe('fixed batch', () => {
     }
     expect((await m.forward(x)).logits.dims).toEqual([50, 2]);
     await m.dispose();
+  });
+});
+
+describe('node-count limit', () => {
+  it('a 50,000-node chain is refused at once with the limit and how to raise it; below it, graphs load', () => {
+    const chain = (n: number) => {
+      const b = new GraphBuilder('chain');
+      b.input('x', ['N', 4]);
+      let t = 'x';
+      for (let i = 0; i < n; i++) t = b.node('Relu', [t], 1)[0]!;
+      b.node('Identity', [t], ['logits']);
+      b.output('logits', ['N', 4]);
+      return b.toModelBytes();
+    };
+    const t0 = performance.now();
+    expectError(() => buildGradientGraph(chain(50_000)), 'LIMIT_EXCEEDED', /50001 nodes, over the limit of 20000/, /maxNodes/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(buildGradientGraph(chain(50), { maxNodes: 100 }).length).toBeGreaterThan(0);
   });
 });
