@@ -5,7 +5,7 @@ import { DrawingPad, PixelCanvas, ProbabilityBars, Slider } from './components.j
 import { EvaluationView } from './evaluation.js';
 import { type InputImage, InputError, type SampleSet, adaptPixels, frameDigit, imageFileToPixels, rgbaToPixels, samplePixels } from './image.js';
 import {
-  type Baseline, ENSEMBLE_LABELS, type Ensemble, type ExplainOptions, METHOD_IDS, METHOD_LABELS, type MapResult, type MethodId, type ModelInfo,
+  type Baseline, CAM_METHOD_IDS, ENSEMBLE_LABELS, type Ensemble, type ExplainOptions, METHOD_IDS, METHOD_LABELS, type MapResult, type MethodId, type ModelInfo,
   type PredictResult, type ShippedModel,
 } from './protocol.js';
 import { COLORMAPS, type ColormapName, DIVERGING, mapToRgba, pixelsToRgba } from './render.js';
@@ -36,7 +36,7 @@ export function App() {
     <div className="app">
       <header>
         <h1>WhiteBox</h1>
-        <p className="tagline">Why did the classifier decide that? Seven saliency methods, live in your browser.</p>
+        <p className="tagline">Why did the classifier decide that? Fifteen saliency methods, live in your browser.</p>
         <nav>
           <button type="button" className={tab === 'explain' ? 'active' : ''} onClick={() => setTab('explain')} data-testid="tab-explain">Explain</button>
           <button type="button" className={tab === 'evaluation' ? 'active' : ''} onClick={() => setTab('evaluation')} data-testid="tab-evaluation">Evaluation</button>
@@ -186,7 +186,12 @@ function ExplainView() {
   const explain = useCallback(() => {
     if (!info || !input || effectiveTarget === null) return;
     const seq = ++explainSeq.current;
-    const tasks = (['none', ...ensembles] as Ensemble[]).flatMap((ensemble) => METHOD_IDS.map((method) => ({ method, ensemble })));
+    // The plain gradient methods, then the CAM family (plain only), then each enabled ensemble of the gradient methods.
+    const tasks = [
+      ...METHOD_IDS.map((method) => ({ method, ensemble: 'none' as Ensemble })),
+      ...CAM_METHOD_IDS.map((method) => ({ method, ensemble: 'none' as Ensemble })),
+      ...ensembles.flatMap((ensemble) => METHOD_IDS.map((method) => ({ method, ensemble }))),
+    ];
     setCells({});
     setBusy(true);
     setProgress({ done: 0, total: tasks.length });
@@ -221,7 +226,7 @@ function ExplainView() {
 
   const inputRgba = useMemo(() => (info && input ? pixelsToRgba(input.pixels, info.channels, info.height, info.width) : null), [info, input]);
   const rows: Ensemble[] = ['none', ...ensembles];
-  const pending = rows.length * METHOD_IDS.length - Object.keys(cells).length;
+  const pending = rows.length * METHOD_IDS.length + CAM_METHOD_IDS.length - Object.keys(cells).length;
   // 'ready' means: every map on screen belongs to the current input, target and settings.
   const status = loading ? 'loading' : !info || !input ? 'idle' : busy || !prediction || pending > 0 ? 'explaining' : 'ready';
 
@@ -285,7 +290,7 @@ function ExplainView() {
           </select>
         </label>
         <label className="select">
-          <span>Grad-CAM layer</span>
+          <span>CAM layer</span>
           <select value={options.camLayer ?? ''} onChange={(e) => setOptions({ ...options, camLayer: e.target.value })} data-testid="cam-layer">
             {(info?.layers ?? []).filter((l) => l.shape.length === 4).map((l) => (
               <option key={l.name} value={l.name}>{l.name} ({l.op}{l.name === info?.defaultCamLayer ? ', default' : ''})</option>
@@ -402,6 +407,23 @@ function ExplainView() {
                   })}
                 </tr>
               ))}
+            </tbody>
+          </table>
+        )}
+        {info && input && (
+          <table className="map-grid" data-testid="cam-grid">
+            <thead>
+              <tr><th />{CAM_METHOD_IDS.map((m) => <th key={m}>{METHOD_LABELS[m]}</th>)}</tr>
+            </thead>
+            <tbody>
+              <tr>
+                <th>CAM family</th>
+                {CAM_METHOD_IDS.map((m) => (
+                  <td key={m}>
+                    <MapCell cell={cells[`none:${m}`]} info={info} pixels={input.pixels} cmap={cmap} overlay={overlay} testId={`map-none-${m}`} />
+                  </td>
+                ))}
+              </tr>
             </tbody>
           </table>
         )}

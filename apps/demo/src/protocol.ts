@@ -9,13 +9,22 @@ export type MethodId =
   | 'guided-backprop'
   | 'integrated-gradients'
   | 'grad-cam'
-  | 'guided-grad-cam';
+  | 'guided-grad-cam'
+  | CamMethodId;
+/** The CAM family and Occlusion (shown plain, in their own table). */
+export type CamMethodId = 'grad-cam-plus-plus' | 'xgrad-cam' | 'hires-cam' | 'layer-cam' | 'score-cam' | 'ablation-cam' | 'eigen-cam' | 'occlusion';
 export type Ensemble = 'none' | 'smoothgrad' | 'smoothgrad-squared' | 'vargrad';
 export type Baseline = 'black' | 'white' | 'gray' | 'noise';
 
+/** The seven gradient methods (one column each, a row per ensemble). */
 export const METHOD_IDS: readonly MethodId[] = [
   'vanilla-gradient', 'input-x-gradient', 'deconvnet', 'guided-backprop', 'integrated-gradients', 'grad-cam', 'guided-grad-cam',
 ];
+export const CAM_METHOD_IDS: readonly CamMethodId[] = [
+  'grad-cam-plus-plus', 'xgrad-cam', 'hires-cam', 'layer-cam', 'score-cam', 'ablation-cam', 'eigen-cam', 'occlusion',
+];
+/** Methods that take the CAM layer option. */
+export const LAYER_METHODS: ReadonlySet<MethodId> = new Set<MethodId>(['grad-cam', 'guided-grad-cam', ...CAM_METHOD_IDS.filter((m) => m !== 'occlusion')]);
 export const METHOD_LABELS: Record<MethodId, string> = {
   'vanilla-gradient': 'Vanilla gradient',
   'input-x-gradient': 'Input × gradient',
@@ -24,6 +33,14 @@ export const METHOD_LABELS: Record<MethodId, string> = {
   'integrated-gradients': 'Integrated gradients',
   'grad-cam': 'Grad-CAM',
   'guided-grad-cam': 'Guided Grad-CAM',
+  'grad-cam-plus-plus': 'Grad-CAM++',
+  'xgrad-cam': 'XGrad-CAM',
+  'hires-cam': 'HiResCAM',
+  'layer-cam': 'Layer-CAM',
+  'score-cam': 'Score-CAM',
+  'ablation-cam': 'Ablation-CAM',
+  'eigen-cam': 'Eigen-CAM',
+  occlusion: 'Occlusion',
 };
 export const ENSEMBLE_LABELS: Record<Ensemble, string> = {
   none: 'plain',

@@ -7,6 +7,7 @@ import { type Device, type Model, Rng, Tensor, WhiteBoxError } from '@whitebox/c
 import { buildSimpleCnn, loadModel } from '@whitebox/onnx';
 import { cardClasses, describeCard } from './card.js';
 import { type AnyAttribution, createMethod, ensembleOf } from './methods.js';
+import { LAYER_METHODS } from './protocol.js';
 import type {
   Baseline, Ensemble, ExplainOptions, MapResult, MethodId, ModelInfo, PredictResult, Request, Response as WorkerResponse, ShippedModel, WorkerErrorInfo,
 } from './protocol.js';
@@ -200,7 +201,14 @@ function methodOptions(method: MethodId, input: Tensor, o: ExplainOptions): Reco
     opts.steps = o.igSteps;
     opts.baseline = baselineTensor(o.igBaseline, [...input.dims]);
   }
-  if ((method === 'grad-cam' || method === 'guided-grad-cam') && o.camLayer) opts.layer = o.camLayer;
+  if (LAYER_METHODS.has(method) && o.camLayer) opts.layer = o.camLayer;
+  if (method === 'occlusion') {
+    // About 7 windows across the image, half-overlapping: 13 × 13 positions at 28×28, 15 × 15 at 32×32.
+    const [, , h, w] = input.dims as [number, number, number, number];
+    const window = Math.max(2, Math.round(Math.min(h, w) / 7));
+    opts.window = window;
+    opts.stride = Math.max(1, Math.floor(window / 2));
+  }
   return opts;
 }
 

@@ -11,7 +11,10 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@whitebox/backend-node';
 import { Tensor } from '@whitebox/core';
+import { AblationCam } from '@whitebox/ablation-cam';
 import { GradCam } from '@whitebox/grad-cam';
+import { Occlusion } from '@whitebox/occlusion';
+import { ScoreCam } from '@whitebox/score-cam';
 import { GuidedBackprop } from '@whitebox/guided-backprop';
 import { SmoothGrad } from '@whitebox/smoothgrad';
 import { IntegratedGradients } from '@whitebox/integrated-gradients';
@@ -26,6 +29,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Without chromium the suite is skipped locally, but fails in CI (where .ci/run installs it).
 const haveChromium = existsSync(CHROMIUM) || !!process.env.CI;
 const METHODS = ['vanilla-gradient', 'input-x-gradient', 'deconvnet', 'guided-backprop', 'integrated-gradients', 'grad-cam', 'guided-grad-cam'];
+/** The CAM family and Occlusion: plain only (their own table). */
+const CAM_METHODS = ['grad-cam-plus-plus', 'xgrad-cam', 'hires-cam', 'layer-cam', 'score-cam', 'ablation-cam', 'eigen-cam', 'occlusion'];
+const methodsOf = (ensemble: string) => (ensemble === 'none' ? [...METHODS, ...CAM_METHODS] : METHODS);
 
 /** A minimal valid PNG (8-bit grayscale) of any size: tiny on disk, huge when decoded. `pixel(x, y)` in 0..255 (default black). */
 function grayPng(width: number, height: number, pixel: (x: number, y: number) => number = () => 0): Buffer {
@@ -77,13 +83,13 @@ async function canvasStats(page: Page, testId: string): Promise<{ distinct: numb
 
 async function waitForMaps(page: Page, ensemble = 'none'): Promise<void> {
   await page.waitForSelector('[data-testid="status"][data-status="ready"]', { timeout: 90_000 });
-  for (const m of METHODS) {
+  for (const m of methodsOf(ensemble)) {
     await page.waitForSelector(`[data-testid="map-${ensemble}-${m}"][data-ready="true"], [data-testid="map-${ensemble}-${m}-error"]`, { timeout: 60_000 });
   }
 }
 
 async function expectMapsNonUniform(page: Page, ensemble = 'none'): Promise<void> {
-  for (const m of METHODS) {
+  for (const m of methodsOf(ensemble)) {
     const err = page.getByTestId(`map-${ensemble}-${m}-error`);
     if (await err.count()) throw new Error(`${ensemble}/${m} failed in the browser: ${await err.textContent()}`);
     const s = await canvasStats(page, `map-${ensemble}-${m}`);
@@ -132,6 +138,15 @@ async function expectSameAsNode(page: Page, customBytes?: Uint8Array): Promise<v
     expect(relErr(cells['none:integrated-gradients']!.map!.data as unknown as number[], ig.data)).toBeLessThan(1e-3);
     const cam = await new GradCam(model).attribute(x, st.target, { layer: st.options.camLayer });
     expect(relErr(cells['none:grad-cam']!.map!.data as unknown as number[], cam.data)).toBeLessThan(1e-3);
+    // The CAM family: Score-CAM (batched masked forward passes), Ablation-CAM (the graph cut at the layer, built in
+    // the browser), Occlusion (the worker's window: about 7 across, half-overlapping).
+    const score = await new ScoreCam(model).attribute(x, st.target, { layer: st.options.camLayer });
+    expect(relErr(cells['none:score-cam']!.map!.data as unknown as number[], score.data)).toBeLessThan(1e-3);
+    const ablation = await new AblationCam(model).attribute(x, st.target, { layer: st.options.camLayer });
+    expect(relErr(cells['none:ablation-cam']!.map!.data as unknown as number[], ablation.data)).toBeLessThan(1e-3);
+    const window = Math.max(2, Math.round(Math.min(h, wd) / 7));
+    const occ = await new Occlusion(model).attribute(x, st.target, { window, stride: Math.max(1, Math.floor(window / 2)) });
+    expect(relErr(cells['none:occlusion']!.map!.data as unknown as number[], occ.data)).toBeLessThan(1e-3);
   } finally {
     await model.dispose();
   }
@@ -165,7 +180,7 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
   });
 
-  it('loads MNIST, predicts a bundled test digit and draws all seven maps', async () => {
+  it('loads MNIST, predicts a bundled test digit and draws all fifteen maps', async () => {
     expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
     await waitForMaps(page);
     await page.getByTestId('overlay').fill('1'); // maps alone, not blended with the digit
@@ -178,7 +193,7 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     await expectMapsNonUniform(page);
     await expectSameAsNode(page);
     const times = await page.locator('.map figcaption').allTextContents();
-    expect(times.filter((t) => /^\d+ ms$/.test(t))).toHaveLength(7);
+    expect(times.filter((t) => /^\d+ ms$/.test(t))).toHaveLength(15);
     await page.screenshot({ path: join(results, 'mnist.png'), fullPage: true });
   });
 

@@ -7,6 +7,14 @@ import { inputXGradient } from '@whitebox/input-x-gradient';
 import { integratedGradients } from '@whitebox/integrated-gradients';
 import { SMOOTHGRAD_VARIANTS, type SmoothGradVariant, smoothGrad } from '@whitebox/smoothgrad';
 import { vanillaGradient } from '@whitebox/vanilla-gradient';
+import { ablationCam } from '@whitebox/ablation-cam';
+import { eigenCam } from '@whitebox/eigen-cam';
+import { gradCamPlusPlus } from '@whitebox/grad-cam-plus-plus';
+import { hiResCam } from '@whitebox/hires-cam';
+import { layerCam } from '@whitebox/layer-cam';
+import { occlusion } from '@whitebox/occlusion';
+import { scoreCam } from '@whitebox/score-cam';
+import { xGradCam } from '@whitebox/xgrad-cam';
 
 // Each method's option type differs; the registry holds them alike.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -17,7 +25,7 @@ export interface MethodEntry {
   description: string;
 }
 
-/** The seven attribution methods, by id (what `--methods`, `evaluate` and `run` take). */
+/** Every attribution method, by id (what `--methods`, `evaluate` and `run` take): the seven gradient methods, then the CAM family and Occlusion. */
 export const METHODS: Record<string, MethodEntry> = {
   'vanilla-gradient': { factory: vanillaGradient, description: 'Vanilla backpropagation: d logit / d input' },
   'input-x-gradient': { factory: inputXGradient, description: 'Input × Gradient' },
@@ -26,9 +34,24 @@ export const METHODS: Record<string, MethodEntry> = {
   'integrated-gradients': { factory: integratedGradients, description: 'Integrated Gradients (Sundararajan et al. 2017), zero baseline' },
   'grad-cam': { factory: gradCam, description: 'Grad-CAM (Selvaraju et al. 2017) at the last conv block' },
   'guided-grad-cam': { factory: guidedGradCam, description: 'Guided Grad-CAM: guided backprop ⊙ Grad-CAM' },
+  'grad-cam-plus-plus': { factory: gradCamPlusPlus, description: 'Grad-CAM++ (Chattopadhyay et al. 2018), as pytorch-grad-cam' },
+  'xgrad-cam': { factory: xGradCam, description: 'XGrad-CAM (Fu et al. 2020)' },
+  'hires-cam': { factory: hiResCam, description: 'HiResCAM (Draelos & Carin 2020): Σ_k gradient ⊙ activation' },
+  'layer-cam': { factory: layerCam, description: 'Layer-CAM (Jiang et al. 2021): Σ_k ReLU(gradient) ⊙ activation' },
+  'score-cam': { factory: scoreCam, description: 'Score-CAM (Wang et al. 2020): softmaxed logits of activation-masked inputs' },
+  'ablation-cam': { factory: ablationCam, description: 'Ablation-CAM (Desai & Ramaswamy 2020): logit drop per zeroed channel' },
+  'eigen-cam': { factory: eigenCam, description: 'Eigen-CAM (Muhammad & Yeasin 2020): first principal component of the activations' },
+  occlusion: { factory: occlusion, description: 'Occlusion (Zeiler & Fergus 2014): logit drop under a sliding 4×4 window, stride 2' },
 };
 
+/** Every method id. */
 export const METHOD_IDS = Object.keys(METHODS);
+/** What `--methods all` means: the seven gradient methods (the default of `explain` and `run`). */
+export const GRADIENT_METHOD_IDS = METHOD_IDS.slice(0, 7);
+/** What `--methods cam` means: the CAM family and Occlusion (issue #12). */
+export const CAM_METHOD_IDS = METHOD_IDS.slice(7);
+/** Method groups `--methods` takes besides ids. */
+export const METHOD_GROUPS: Record<string, readonly string[]> = { all: GRADIENT_METHOD_IDS, cam: CAM_METHOD_IDS };
 
 /** The registry entry of a method id: own properties only ('constructor', '__proto__', 'toString' are no methods). */
 export function methodEntry(id: string): MethodEntry | undefined {
@@ -79,13 +102,14 @@ export function parseSmoothGrad(spec: string): SmoothGradSettings {
 }
 
 /**
- * Resolves a method list: 'all' (the seven methods), or comma-separated ids. An id is a method,
+ * Resolves a method list: groups 'all' (the seven gradient methods) and 'cam' (the CAM family and Occlusion), or
+ * comma-separated ids. An id is a method,
  * a SmoothGrad variant alone ('vargrad' = VarGrad of vanilla gradient), or 'variant/method'
  * ('smoothgrad-squared/guided-backprop'). With `smoothgrad` settings every plain method is
  * wrapped in SmoothGrad (mean) with them; variants use them too (default 50 samples, σ 0.15).
  */
 export function resolveMethods(spec: string, options: { smoothgrad?: SmoothGradSettings } = {}): ResolvedMethod[] {
-  const known = `${METHOD_IDS.join(', ')}; ensembles ${SMOOTHGRAD_VARIANTS.join(', ')} (alone = over vanilla-gradient, or as <ensemble>/<method>); or 'all'`;
+  const known = `${METHOD_IDS.join(', ')}; ensembles ${SMOOTHGRAD_VARIANTS.join(', ')} (alone = over vanilla-gradient, or as <ensemble>/<method>); or the groups 'all' (the seven gradient methods) and 'cam' (the CAM family and occlusion)`;
   const tokens = spec.split(',').map((s) => s.trim()).filter(Boolean);
   if (tokens.length === 0) throw new WhiteBoxError('INVALID_ARGUMENT', `no methods given; known methods: ${known}`);
   const settings = options.smoothgrad ?? { samples: 50, sigma: 0.15 };
@@ -94,8 +118,8 @@ export function resolveMethods(spec: string, options: { smoothgrad?: SmoothGradS
     if (!out.some((o) => o.id === m.id)) out.push(m);
   };
   for (const token of tokens) {
-    if (token === 'all') {
-      for (const id of METHOD_IDS) push(plain(id));
+    if (Object.hasOwn(METHOD_GROUPS, token)) {
+      for (const id of METHOD_GROUPS[token]!) push(plain(id));
       continue;
     }
     const [head, tail] = token.split('/', 2) as [string, string | undefined];

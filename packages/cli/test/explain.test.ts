@@ -8,13 +8,17 @@ import { loadMnist, toTensor } from '@whitebox/datasets';
 import { buildSimpleCnn, loadModel } from '@whitebox/onnx';
 import { decodePng, encodePng, imageToRgba, scaleNearest } from '@whitebox/visualize';
 import { explain, parseIndices, register } from '../src/commands/explain.js';
-import { METHODS, METHOD_IDS, parseSmoothGrad, resolveMethods } from '../src/methods.js';
+import { CAM_METHOD_IDS, GRADIENT_METHOD_IDS, METHODS, METHOD_IDS, parseSmoothGrad, resolveMethods } from '../src/methods.js';
 
 describe('method registry', () => {
-  it('covers the seven methods and resolves lists, ensembles and SmoothGrad wrapping', () => {
-    expect(METHOD_IDS).toEqual(['vanilla-gradient', 'input-x-gradient', 'deconvnet', 'guided-backprop', 'integrated-gradients', 'grad-cam', 'guided-grad-cam']);
+  it("covers the fifteen methods; 'all' is the seven gradient methods, 'cam' the CAM family and occlusion; lists, ensembles and SmoothGrad wrapping", () => {
+    expect(GRADIENT_METHOD_IDS).toEqual(['vanilla-gradient', 'input-x-gradient', 'deconvnet', 'guided-backprop', 'integrated-gradients', 'grad-cam', 'guided-grad-cam']);
+    expect(CAM_METHOD_IDS).toEqual(['grad-cam-plus-plus', 'xgrad-cam', 'hires-cam', 'layer-cam', 'score-cam', 'ablation-cam', 'eigen-cam', 'occlusion']);
+    expect(METHOD_IDS).toEqual([...GRADIENT_METHOD_IDS, ...CAM_METHOD_IDS]);
     for (const id of METHOD_IDS) expect(typeof METHODS[id]!.factory).toBe('function');
-    expect(resolveMethods('all').map((m) => m.id)).toEqual(METHOD_IDS);
+    expect(resolveMethods('all').map((m) => m.id)).toEqual(GRADIENT_METHOD_IDS);
+    expect(resolveMethods('cam').map((m) => m.id)).toEqual(CAM_METHOD_IDS);
+    expect(resolveMethods('all,cam,score-cam').map((m) => m.id)).toEqual(METHOD_IDS);
     expect(resolveMethods('grad-cam, vargrad,smoothgrad-squared/guided-backprop,grad-cam').map((m) => m.id)).toEqual(['grad-cam', 'vargrad/vanilla-gradient', 'smoothgrad-squared/guided-backprop']);
     expect(resolveMethods('deconvnet', { smoothgrad: { samples: 4, sigma: 0.1 } }).map((m) => m.id)).toEqual(['smoothgrad/deconvnet']);
     expect(parseSmoothGrad('50,0.2')).toEqual({ samples: 50, sigma: 0.2 });
@@ -54,7 +58,7 @@ describe('whitebox explain', () => {
     await program.parseAsync(['node', 'whitebox', 'explain', '--model', modelPath, '--dataset', 'mnist', '--index', '0..2', '--methods', 'all', '--steps', '8', '--threads', '1', '--out', out]);
     const json = JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8'));
     expect(json.items.map((i: { source: string }) => i.source)).toEqual(['mnist-test#0', 'mnist-test#1', 'mnist-test#2']);
-    expect(json.methods.map((m: { id: string }) => m.id)).toEqual(METHOD_IDS);
+    expect(json.methods.map((m: { id: string }) => m.id)).toEqual(GRADIENT_METHOD_IDS);
     // Predictions agree with the model run directly.
     const ds = loadMnist({ trainLimit: 0, testLimit: 3 }).test;
     expect(json.items.map((i: { label: number }) => i.label)).toEqual(Array.from(ds.labels));
@@ -74,6 +78,15 @@ describe('whitebox explain', () => {
     // plus a header band of (wrapped) method names
     expect(grid.height).toBeGreaterThan(3 * 112 + 4 * 2);
     expect(grid.height).toBeLessThan(3 * 112 + 4 * 2 + 40);
+  });
+
+  it("--methods cam: the CAM family and occlusion, with --layer, --window and --stride", async () => {
+    const out = join(dir, 'cam-maps');
+    const r = await explain({ model: modelPath, dataset: 'mnist', index: '0..1', methods: 'cam', layer: 'relu2', window: 7, stride: 7, threads: 1, out, quiet: true });
+    expect(r.predictions.methods.map((m) => m.id)).toEqual(CAM_METHOD_IDS);
+    for (const m of r.predictions.methods) expect(m.file).toHaveLength(2);
+    await expect(explain({ model: modelPath, dataset: 'mnist', index: '0', methods: 'score-cam', layer: 'fc1', threads: 1, out, quiet: true })).rejects.toThrow(/score-cam: layer 'fc1' \(Gemm\) has shape \[N, 64\], not spatial/);
+    await expect(explain({ model: modelPath, dataset: 'mnist', index: '0', methods: 'occlusion', window: 29, threads: 1, out, quiet: true })).rejects.toThrow(/occlusion: window 29×29 is larger than the image 28×28/);
   });
 
   it('explains a PNG file with a fixed target and SmoothGrad ensembles', async () => {

@@ -30,6 +30,9 @@ export interface ExplainOptions {
   batchSize?: number;
   steps?: number;
   layer?: string;
+  /** Occlusion window side and stride, pixels. */
+  window?: number;
+  stride?: number;
   colormap?: ColormapName;
   /** Overlay maps on the input in the per-map PNGs with this alpha (default 0.5; 0 = map only). */
   alpha?: number;
@@ -143,7 +146,10 @@ export async function explain(o: ExplainOptions): Promise<ExplainResult> {
       const bar = o.quiet ? undefined : progressBar(`explain ${m.id}`);
       const t0 = performance.now();
       const attribution = m.factory(model);
-      const extra = { ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.layer !== undefined ? { layer: o.layer } : {}) };
+      const extra = {
+        ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.layer !== undefined ? { layer: o.layer } : {}),
+        ...(o.window !== undefined ? { window: o.window } : {}), ...(o.stride !== undefined ? { stride: o.stride } : {}),
+      };
       const maps = await attribution.attribute(x, targets, { batchSize: o.batchSize, onProgress: bar?.update, ...extra, baseOptions: extra });
       bar?.stop();
       const seconds = (performance.now() - t0) / 1000;
@@ -191,11 +197,13 @@ export function register(program: Command): void {
     .option('--dataset <name>', 'mnist | cifar10 (test split)', enumOption('--dataset', ['mnist', 'cifar10'] as const))
     .option('--index <spec>', "test-set indices: '0..9', '3' or '1,5,7'", (v: string) => { if (!/^\s*\d+(\.\.\d+)?(\s*,\s*\d+(\.\.\d+)?)*\s*$/.test(v)) throw usageError(`--index expects 'a..b', 'n' or a comma list, got '${v}'`); return v; }, '0')
     .option('--data-dir <dir>', 'dataset directory (IDX files / CIFAR-10 binary batches)')
-    .option('--methods <list>', "'all' or comma-separated method ids (vargrad, smoothgrad-squared/guided-backprop, ...)", validatedOption((v) => { resolveMethods(v); return v; }), 'all')
+    .option('--methods <list>', "'all' (the seven gradient methods), 'cam' (the CAM family and occlusion) or comma-separated method ids (score-cam, vargrad, smoothgrad-squared/guided-backprop, ...)", validatedOption((v) => { resolveMethods(v); return v; }), 'all')
     .option('--target <class>', "class to explain: a class index, 'predicted' (default) or 'label'", targetOption('--target'))
     .option('--smoothgrad <n,sigma>', 'wrap every method in SmoothGrad with n samples and noise σ (fraction of max − min)', validatedOption((v) => { parseSmoothGrad(v); return v; }))
     .option('--steps <n>', 'integrated-gradients steps (default 50)', intOption('--steps', { max: LIMITS.integratedGradientsSteps, maxWhy: 'the integrated-gradients step limit' }))
-    .option('--layer <name>', 'Grad-CAM layer (default: the last conv block)', nonEmptyOption('--layer'))
+    .option('--layer <name>', 'layer of the CAM methods (default: the last conv block)', nonEmptyOption('--layer'))
+    .option('--window <n>', 'occlusion: window side in pixels (default 4)', intOption('--window'))
+    .option('--stride <n>', 'occlusion: window stride in pixels (default 2)', intOption('--stride'))
     .option('--colormap <name>', `${COLORMAPS.join(' | ')}`, enumOption('--colormap', COLORMAPS), 'inferno')
     .option('--alpha <a>', 'overlay alpha of maps on the input in the per-map PNGs (0 = map only)', numberOption('--alpha', { min: 0, max: 1 }), 0.5)
     .option('--out <dir>', 'output directory', outDirOption('--out'), 'maps')

@@ -268,7 +268,7 @@ export function evaluationOptions(cmd: Command): Command {
     .option('--scale <scale>', 'quick (≤ 10 min on MNIST, 2 cores) | standard (≤ 60 min) | full (whole datasets) | seed (the seed project\'s ROAR/KAR: whole datasets, full-size SimpleCNN, t = 0.1…0.9, 3 seeds, 100 epochs; for a cluster, see --queue)', enumOption('--scale', SCALES_LIST), 'quick')
     .option('--model <file>', 'ONNX classifier (default: models/<dataset>-simplecnn.onnx)', nonEmptyOption('--model'))
     .option('--data-dir <dir>', 'dataset directory (MNIST IDX files / CIFAR-10 binary batches)', nonEmptyOption('--data-dir'))
-    .option('--methods <list>', "methods to evaluate (default: all seven and the three SmoothGrad ensembles)", validatedOption((v) => { resolveMethods(v); return v; }))
+    .option('--methods <list>', "methods to evaluate (default: 'all', the seven gradient methods, and the three SmoothGrad ensembles; 'cam': the CAM family and occlusion)", validatedOption((v) => { resolveMethods(v); return v; }))
     .option('--cache-dir <dir>', 'where training-set maps are cached (default $WHITEBOX_DATA_DIR/maps or ~/.cache/whitebox/maps)', outDirOption('--cache-dir'))
     .option('--steps <n>', 'selectivity steps (default 50)', intOption('--steps', { max: 100_000 }))
     .option('--patch <n>', 'selectivity: side of the square removed per step (default 1 pixel)', intOption('--patch', { max: 4096 }))
