@@ -38,3 +38,6 @@ cat > $dir/tsconfig.json <<JSON
 }
 JSON
 [ -f $dir/src/index.ts ] || echo "export {};" > $dir/src/index.ts
+# npm metadata (description, keywords, repository, LICENSE copy, ...): add the package to PACKAGES in
+# scripts/package-metadata.mjs, then run it (test/publish/metadata.test.ts fails until then).
+node scripts/package-metadata.mjs || echo "add packages/$name to scripts/package-metadata.mjs PACKAGES and rerun it" >&2
