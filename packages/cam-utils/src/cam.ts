@@ -1,5 +1,5 @@
 import {
-  type AttributionOptions, type LayerGradient, type Model, type Targets,
+  type AttributionOptions, type LayerGradient, type Model, type ReluRule, type Targets,
   Tensor, WhiteBoxError, checkAttributionInput, checkFiniteResult, concatBatch, checkPositiveInt, resizeBilinear, sliceTargets,
 } from '@whitebox/core';
 import { type AugSmoothOptions, accumulateDeaugmented, augmentInput, augmentations } from './augment.js';
@@ -68,6 +68,13 @@ export interface CamMethod {
 /** Options of `computeCam`: the CAM options, and optionally several layers (fused as pytorch-grad-cam does). */
 export interface ComputeCamOptions extends CamOptions {
   layers?: readonly string[];
+  /**
+   * Also differentiate the input, under this ReLU rule, in the same `model.gradients` call as the layers (which keep the
+   * vanilla rule): one forward pass feeding two backward chains (Guided Grad-CAM). Each chunk's input gradient goes to
+   * `onInputGradient`. Needs a model whose `gradientFeatures` include 'layerRule'; not with `augSmooth`.
+   */
+  inputGradientRule?: ReluRule;
+  onInputGradient?: (gradient: Tensor, start: number) => void;
 }
 
 function checkBool(v: unknown, name: string, method: string): void {
@@ -124,6 +131,10 @@ export async function computeCam(model: Model, input: Tensor, target: Targets, o
   if (!upsample && augs.some((a) => a.dy !== 0 || a.dx !== 0)) {
     throw new WhiteBoxError('INVALID_ARGUMENT', `${name}: augSmooth shifts need maps at the input's resolution; drop upsample: false or the shifts`, { option: 'augSmooth.shifts' });
   }
+  const twoChains = options.inputGradientRule !== undefined;
+  if (twoChains && (augs.length > 1 || !model.gradientFeatures?.includes('layerRule'))) {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `${name}: inputGradientRule needs a model with the 'layerRule' gradient feature and no augSmooth`, { option: 'inputGradientRule' });
+  }
   const [n, , H, W] = input.dims as [number, number, number, number];
   const chunkSize = options.batchSize ?? n;
   const progress = options.onProgress;
@@ -148,7 +159,14 @@ export async function computeCam(model: Model, input: Tensor, target: Targets, o
       const inner = progress && !method.unitsPerImage && layers.length === 1
         ? (p: { done: number }) => { const d = base + Math.min(p.done, end - start); if (d > done) { done = d; report(); } }
         : undefined;
-      const res = await model.gradients(chunkInput, targets, { rule: 'gradient', layers: layers.map((l) => l.name), inputGradient: false, ...(inner ? { onProgress: inner } : {}) });
+      const layerNames = layers.map((l) => l.name);
+      const res = await model.gradients(chunkInput, targets, twoChains
+        ? { rule: options.inputGradientRule, layerRule: 'gradient', layers: layerNames, inputGradient: true, ...(inner ? { onProgress: inner } : {}) }
+        : { rule: 'gradient', layers: layerNames, inputGradient: false, ...(inner ? { onProgress: inner } : {}) });
+      if (twoChains) {
+        if (!res.inputGradient) throw new WhiteBoxError('RUNTIME_ERROR', `${name}: the model returned no input gradient`);
+        options.onInputGradient?.(res.inputGradient, start);
+      }
       const datas = layers.map((l): CamLayerData => {
         const raw = res.layers[l.name];
         if (!raw) throw new WhiteBoxError('RUNTIME_ERROR', `${name}: the model returned no activation/gradient for layer '${l.name}'`, { layer: l.name });

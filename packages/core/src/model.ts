@@ -31,6 +31,11 @@ export interface GradientOptions {
   layers?: readonly string[];
   /** Compute d output / d input (default true). Grad-CAM turns it off to stop the backward pass at its layer. */
   inputGradient?: boolean;
+  /**
+   * ReLU rule for the `layers` gradients when it differs from `rule` (Guided Grad-CAM: guided input gradient, vanilla
+   * gradient at the CAM layer, from one forward pass). Only models with `layerRule` in `gradientFeatures` honour it.
+   */
+  layerRule?: ReluRule;
 }
 
 export interface LayerGradient {
@@ -95,6 +100,8 @@ export interface Model {
   readonly modelBytes: Uint8Array;
   /** sha256 (hex) of `modelBytes`, for caches. */
   readonly modelHash: string;
+  /** Optional `gradients` features the model supports ('layerRule': a second backward chain with another rule). */
+  readonly gradientFeatures?: readonly 'layerRule'[];
   forward(input: Tensor, options?: { batchSize?: number; onProgress?: ProgressCallback }): Promise<ForwardResult>;
   gradients(input: Tensor, targets: Targets, options?: GradientOptions): Promise<GradientResult>;
   /**

@@ -25,7 +25,8 @@ export function camFromLayer(activation: Tensor, gradient: Tensor, relu = true):
   return new Tensor(out, [n, 1, h, w]);
 }
 
-const GRAD_CAM: CamMethod = {
+/** Grad-CAM's weighting for `computeCam` (Guided Grad-CAM runs it with a second backward chain). */
+export const GRAD_CAM: CamMethod = {
   name: 'grad-cam',
   weigh: ({ gradient }) => ({ channelWeights: channelMeans(gradient) }),
   normalizeByDefault: false,

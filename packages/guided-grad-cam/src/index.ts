@@ -1,10 +1,10 @@
 import {
   type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
-  Tensor, checkAttributionInput, checkFiniteResult, checkPositiveInt,
+  Tensor, checkAttributionInput, checkFiniteResult, checkPositiveInt, concatBatch,
 } from '@whitebox/core';
 import { GuidedBackprop } from '@whitebox/guided-backprop';
-import { type ReshapeTransform, resolveCamLayer } from '@whitebox/cam-utils';
-import { GradCam } from '@whitebox/grad-cam';
+import { type ReshapeTransform, computeCam, resolveCamLayer } from '@whitebox/cam-utils';
+import { GRAD_CAM, GradCam } from '@whitebox/grad-cam';
 
 export interface GuidedGradCamOptions extends AttributionOptions {
   /** Grad-CAM layer; default `model.defaultCamLayer`. */
@@ -15,7 +15,9 @@ export interface GuidedGradCamOptions extends AttributionOptions {
 
 /**
  * Guided Grad-CAM (Selvaraju et al. 2017): guided backpropagation ⊙ the upsampled Grad-CAM map,
- * broadcast over channels: maps with the input's shape.
+ * broadcast over channels: maps with the input's shape. On a model with the 'layerRule' gradient feature (ONNX
+ * models) both come from one gradient graph: one forward pass, a guided backward chain to the input and a vanilla one
+ * stopping at the CAM layer; other models run guided backprop and Grad-CAM one after the other.
  */
 export class GuidedGradCam implements Attribution<GuidedGradCamOptions> {
   readonly name = 'guided-grad-cam';
@@ -32,11 +34,23 @@ export class GuidedGradCam implements Attribution<GuidedGradCamOptions> {
     checkPositiveInt(options.batchSize, 'batchSize', this.name);
     const layer = resolveCamLayer(this.model, options.layer, this.name, options.reshapeTransform).name;
     const n = input.batchSize;
-    const total = 2 * n;
     const progress = options.onProgress;
-    progress?.({ done: 0, total, stage: this.name });
-    const gb = await this.guided.attribute(input, target, { batchSize: options.batchSize, onProgress: progress && ((p) => progress({ done: p.done, total, stage: this.name })) });
-    const cam = await this.cam.attribute(input, target, { layer, reshapeTransform: options.reshapeTransform, batchSize: options.batchSize, onProgress: progress && ((p) => progress({ done: n + p.done, total, stage: this.name })) });
+    let gb: Tensor;
+    let cam: Tensor;
+    if (this.model.gradientFeatures?.includes('layerRule')) {
+      const parts: Tensor[] = [];
+      cam = await computeCam(this.model, input, target, {
+        layer, reshapeTransform: options.reshapeTransform, batchSize: options.batchSize, onProgress: progress && ((p) => progress({ ...p, stage: this.name })),
+        inputGradientRule: 'guided', onInputGradient: (g) => parts.push(g),
+      }, GRAD_CAM);
+      gb = parts.length === 1 ? parts[0]! : concatBatch(parts);
+      checkFiniteResult(gb, 'guided-backprop map');
+    } else {
+      const total = 2 * n;
+      progress?.({ done: 0, total, stage: this.name });
+      gb = await this.guided.attribute(input, target, { batchSize: options.batchSize, onProgress: progress && ((p) => progress({ done: p.done, total, stage: this.name })) });
+      cam = await this.cam.attribute(input, target, { layer, reshapeTransform: options.reshapeTransform, batchSize: options.batchSize, onProgress: progress && ((p) => progress({ done: n + p.done, total, stage: this.name })) });
+    }
     const [, c, h, w] = input.dims as [number, number, number, number];
     const hw = h * w;
     const out = new Float32Array(gb.size);

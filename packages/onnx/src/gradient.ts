@@ -17,6 +17,12 @@ export interface GradientGraphOptions {
   /** Output `input_grad` (default true); when false the backward pass stops at the deepest needed layer. */
   inputGradient?: boolean;
   /**
+   * ReLU rule of the layers' gradients when it differs from `rule` (Guided Grad-CAM: 'guided' input gradient,
+   * 'gradient' at the CAM layer): the graph then holds two backward chains sharing one forward pass, the second one
+   * stopping at the deepest requested layer. Default: `rule`.
+   */
+  layerRule?: ReluRule;
+  /**
    * MaxPool backward. 'auto' (default, exact: the first maximum of each window gets the gradient, as in MaxPool's
    * Indices and PyTorch): for non-overlapping square windows, first-max indices built from max-pools of the leading
    * window slots + MaxUnpool; else a scatter through MaxPool's Indices output. 'indices': always the scatter. 'mask':
@@ -83,16 +89,21 @@ class GradBuilder {
   readonly forward: IrNode[];
   readonly opset: number;
 
+  /**
+   * `shared` (another builder of the same graph): emit into its node list and reuse its forward nodes, so that a second
+   * backward chain (another rule) reads the same forward pass.
+   */
   constructor(
     private readonly g: IrGraph,
     private readonly shapes: GraphShapes,
     private readonly rule: ReluRule,
     private readonly layers: readonly string[],
     private readonly maxPoolMode: 'auto' | 'indices' | 'mask',
+    shared?: GradBuilder,
   ) {
-    this.e = new Emitter(g);
+    this.e = shared?.e ?? new Emitter(g);
     this.cons = consumers(g);
-    this.forward = g.nodes.map((n) => ({ ...n, outputs: [...n.outputs] }));
+    this.forward = shared?.forward ?? g.nodes.map((n) => ({ ...n, outputs: [...n.outputs] }));
     for (const n of this.forward) for (const o of n.outputs) this.producers.set(o, n);
     this.opset = outputOpset(g);
   }
@@ -284,11 +295,18 @@ export function gradientGraphFromPrepared(p: PreparedModel, options: GradientGra
     const info = p.shapes.a.get(l);
     if (!info || !isFloatType(info.dtype)) throw new WhiteBoxError('INVALID_ARGUMENT', `layer '${l}' is a ${info?.dtype ?? 'unknown'} tensor; only float tensors have gradients`, { layer: l });
   }
-  const sources = [...(inputGradient ? [full.input.name] : []), ...layers];
-  if (sources.length === 0) throw new WhiteBoxError('INVALID_ARGUMENT', 'nothing to differentiate: inputGradient is false and no layers were requested');
+  const layerRule = options.layerRule ?? rule;
+  if (!RELU_RULES.includes(layerRule)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown layerRule '${layerRule}' (known: ${RELU_RULES.join(', ')})`);
+  const split = layerRule !== rule && layers.length > 0;
+  const sources = [...(inputGradient ? [full.input.name] : []), ...(split ? [] : layers)];
+  if (sources.length === 0 && !split) throw new WhiteBoxError('INVALID_ARGUMENT', 'nothing to differentiate: inputGradient is false and no layers were requested');
   const g = pruneGraph(full, [full.output, ...layers]);
-  const gb = new GradBuilder(g, p.shapes, rule, layers, options.maxPoolBackward ?? 'auto');
-  const grads = gb.run(sources);
+  const mode = options.maxPoolBackward ?? 'auto';
+  // With two rules, the input chain has no layer outputs (so its ReLU/pool fusions are those of a plain input gradient)
+  // and the layers' chain shares the emitter and the forward nodes.
+  const gb = new GradBuilder(g, p.shapes, rule, split ? [] : layers, mode);
+  const grads = sources.length > 0 ? gb.run(sources) : new Map<string, string>();
+  if (split) for (const [k, v] of new GradBuilder(g, p.shapes, layerRule, layers, mode, gb).run(layers)) grads.set(k, v);
   const outputs: { name: string; dims: (number | string)[] }[] = [];
   const batch = g.input.dims[0]!;
   if (g.output !== 'logits') gb.identity(g.output, 'logits');
@@ -305,7 +323,7 @@ export function gradientGraphFromPrepared(p: PreparedModel, options: GradientGra
   }
   const inits = new Map([...g.inits, ...gb.emittedInits()]);
   return graphToModelBytes({
-    name: `${g.name}_grad_${rule}`,
+    name: `${g.name}_grad_${rule}${split ? `_${layerRule}` : ''}`,
     node: [...nodesToProto(gb.forward), ...gb.emittedNodes()],
     initializer: initsToProto(inits, g.initTypes),
     input: [makeValueInfo(g.input.name, g.input.dims), makeValueInfo('cotangent', [batch, p.numClasses], DataType.FLOAT)],

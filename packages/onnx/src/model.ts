@@ -103,6 +103,7 @@ class OnnxModel implements Model {
   readonly layers: readonly LayerInfo[];
   readonly defaultCamLayer: string | undefined;
   readonly backendName: string;
+  readonly gradientFeatures = ['layerRule'] as const;
   executionProvider: Device;
   private forwardSession?: Promise<InferenceSession>;
   private readonly gradSessions = new Map<string, Promise<InferenceSession>>();
@@ -183,12 +184,12 @@ class OnnxModel implements Model {
     return { logits, probabilities: softmaxRows(logits), predictions: argmaxRows(logits) };
   }
 
-  /** The cached gradient-graph session for (rule, layers, inputGradient). */
-  gradientSession(rule: ReluRule, layers: readonly string[], inputGradient: boolean): Promise<InferenceSession> {
-    const key = `${rule}|${inputGradient}|${layers.join('\u0000')}`;
+  /** The cached gradient-graph session for (rule, layers, inputGradient, layerRule). */
+  gradientSession(rule: ReluRule, layers: readonly string[], inputGradient: boolean, layerRule: ReluRule = rule): Promise<InferenceSession> {
+    const key = `${rule}|${layers.length > 0 ? layerRule : rule}|${inputGradient}|${layers.join('\u0000')}`;
     let s = this.gradSessions.get(key);
     if (!s) {
-      const bytes = gradientGraphFromPrepared(this.prepared, { rule, layers, inputGradient });
+      const bytes = gradientGraphFromPrepared(this.prepared, { rule, layers, inputGradient, layerRule });
       s = this.session(() => bytes, this.prepared.graph.nodes.length);
       s.catch(() => this.gradSessions.delete(key));
       this.gradSessions.set(key, s);
@@ -200,6 +201,8 @@ class OnnxModel implements Model {
     this.checkInput(input);
     const rule = options.rule ?? 'gradient';
     if (!RELU_RULES.includes(rule)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown rule '${rule}' (known: ${RELU_RULES.join(', ')})`);
+    const layerRule = options.layerRule ?? rule;
+    if (!RELU_RULES.includes(layerRule)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown layerRule '${layerRule}' (known: ${RELU_RULES.join(', ')})`);
     const layers = [...(options.layers ?? [])];
     const known = new Set(this.layers.map((l) => l.name));
     for (const l of layers) {
@@ -211,7 +214,7 @@ class OnnxModel implements Model {
     const inputGradient = options.inputGradient ?? true;
     const n = input.batchSize;
     const cot = targetsToCotangent(targets, n, this.numClasses);
-    const sess = await this.gradientSession(rule, layers, inputGradient);
+    const sess = await this.gradientSession(rule, layers, inputGradient, layerRule);
     options.onProgress?.({ done: 0, total: n, stage: 'gradients' });
     const parts = await this.runChunked(sess, { [this.inputName]: input, cotangent: cot }, undefined, (done) => options.onProgress?.({ done, total: n, stage: 'gradients' }));
     const cat = (name: string): Tensor => (parts.length === 1 ? parts[0]![name]! : concatBatch(parts.map((p) => p[name]!))) as Tensor;
