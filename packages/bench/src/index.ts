@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const sections: BenchSection[] = [];
   for (const suite of chosen) {
     process.stderr.write(`bench: ${suite.name}...\n`);
-    sections.push(await suite.run({ quick }));
+    sections.push(await suite.run({ quick, args }));
   }
   const shown = args.filter((a) => a !== '--');
   const command = `pnpm bench${shown.length ? ' -- ' + shown.join(' ') : ''}`;

@@ -1,23 +1,21 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import type { Attribution, BackendName, Device, Model, Tensor } from '@whitebox/core';
-import os from 'node:os';
-import { type BenchSection, type BenchTable, type Suite, runIsolated } from '../harness.js';
+import { type CaptumWorker, startCaptum } from '../captum.js';
+import { type BenchSection, type BenchTable, type BenchWorker, type Suite, startWorker } from '../harness.js';
+import { corePeak, flopsOf, type GraphFlops } from '../flops.js';
 
-/** Captum (PyTorch 1.13) maps/s at 1 thread, batch 64, from the issue: [MNIST, CIFAR-10]. */
-const CAPTUM: Record<string, [number, number]> = {
-  'vanilla-gradient': [750, 849],
-  'input-x-gradient': [971, 883],
-  deconvnet: [680, 848],
-  'guided-backprop': [620, 835],
-  'integrated-gradients (50 steps)': [8.6, 5.4],
-  'grad-cam': [1447, 1315],
-  'guided-grad-cam': [544, 415],
-  'smoothgrad (50)': [8.7, 5.6],
-  'smoothgrad-squared (50)': [8.4, 5.1],
-  'vargrad (50)': [8.2, 6.2],
-};
-const METHOD_ROWS = Object.keys(CAPTUM);
+/** The method rows, in table order: the gradient methods, Grad-CAM and the CAM family beside it, the 50-sample rows. */
+const METHOD_ROWS = [
+  'vanilla-gradient', 'input-x-gradient', 'deconvnet', 'guided-backprop', 'integrated-gradients (50 steps)',
+  'grad-cam', 'guided-grad-cam',
+  'grad-cam-plus-plus', 'xgrad-cam', 'hires-cam', 'layer-cam', 'score-cam', 'ablation-cam', 'eigen-cam', 'occlusion',
+  'smoothgrad (50)', 'smoothgrad-squared (50)', 'vargrad (50)',
+];
+/** Rows Captum has no method for (its Grad-CAM is LayerGradCam; the CAM family's other methods are not in Captum). */
+const NO_CAPTUM = new Set(['grad-cam-plus-plus', 'xgrad-cam', 'hires-cam', 'layer-cam', 'score-cam', 'ablation-cam', 'eigen-cam']);
+const HEAVY = (row: string) => row.includes('(50') || row === 'occlusion' || row === 'score-cam' || row === 'ablation-cam';
 
 const SHAPES = { mnist: [1, 28, 28], cifar10: [3, 32, 32] } as const;
 type ShapeName = keyof typeof SHAPES;
@@ -30,20 +28,40 @@ export interface MeasureArgs {
   quick: boolean;
   /** The model's internal batch (items per runtime call). */
   modelBatch: number;
+  /** Write inputs, logits and vanilla gradients here (for the Captum side's checks). */
+  dumpDir?: string;
 }
 
-export interface MeasureResult {
-  /** maps/s (wall clock) per shape and method row. */
-  rates: Record<ShapeName, Record<string, number>>;
-  /** maps per CPU-second of this process (user + system), per shape and method row. */
-  cpuRates: Record<ShapeName, Record<string, number>>;
+export interface OpenResult {
   models: Record<ShapeName, string>;
+  targets: Record<ShapeName, number[]>;
 }
+
+export interface RowResult {
+  /** maps/s (wall clock), best of the repetitions. */
+  rate: number;
+  /** maps per CPU-second of the worker process (user + system), best of the repetitions. */
+  cpuRate: number;
+}
+
+export interface GraphTimes {
+  /** Seconds per call, best of the repetitions: the forward model, and each gradient graph. */
+  forward: number;
+  graphs: Record<string, number>;
+}
+
+/** The gradient graphs timed against the forward pass (names as in the graph table). */
+export const GRAPHS = ['input gradient', 'guided input gradient', 'Grad-CAM (stops at relu3)', 'Guided Grad-CAM (two chains)'] as const;
 
 async function makeMethods(model: Model): Promise<Record<string, { m: Attribution; opts: Record<string, unknown> }>> {
-  const [{ VanillaGradient }, { InputXGradient }, { Deconvnet }, { GuidedBackprop }, { IntegratedGradients }, { GradCam }, { GuidedGradCam }, { SmoothGrad }] = await Promise.all([
+  const [
+    { VanillaGradient }, { InputXGradient }, { Deconvnet }, { GuidedBackprop }, { IntegratedGradients }, { GradCam }, { GuidedGradCam }, { SmoothGrad },
+    { GradCamPlusPlus }, { XGradCam }, { HiResCam }, { LayerCam }, { ScoreCam }, { AblationCam }, { EigenCam }, { Occlusion },
+  ] = await Promise.all([
     import('@whitebox/vanilla-gradient'), import('@whitebox/input-x-gradient'), import('@whitebox/deconvnet'), import('@whitebox/guided-backprop'),
     import('@whitebox/integrated-gradients'), import('@whitebox/grad-cam'), import('@whitebox/guided-grad-cam'), import('@whitebox/smoothgrad'),
+    import('@whitebox/grad-cam-plus-plus'), import('@whitebox/xgrad-cam'), import('@whitebox/hires-cam'), import('@whitebox/layer-cam'),
+    import('@whitebox/score-cam'), import('@whitebox/ablation-cam'), import('@whitebox/eigen-cam'), import('@whitebox/occlusion'),
   ]);
   const sg = (variant: 'smoothgrad' | 'smoothgrad-squared' | 'vargrad') => new SmoothGrad(new VanillaGradient(model), { variant, samples: 50, sigma: 0.15, seed: 0 });
   return {
@@ -54,6 +72,14 @@ async function makeMethods(model: Model): Promise<Record<string, { m: Attributio
     'integrated-gradients (50 steps)': { m: new IntegratedGradients(model), opts: { steps: 50 } },
     'grad-cam': { m: new GradCam(model), opts: {} },
     'guided-grad-cam': { m: new GuidedGradCam(model), opts: {} },
+    'grad-cam-plus-plus': { m: new GradCamPlusPlus(model), opts: {} },
+    'xgrad-cam': { m: new XGradCam(model), opts: {} },
+    'hires-cam': { m: new HiResCam(model), opts: {} },
+    'layer-cam': { m: new LayerCam(model), opts: {} },
+    'score-cam': { m: new ScoreCam(model), opts: {} },
+    'ablation-cam': { m: new AblationCam(model), opts: {} },
+    'eigen-cam': { m: new EigenCam(model), opts: {} },
+    occlusion: { m: new Occlusion(model), opts: {} },
     'smoothgrad (50)': { m: sg('smoothgrad'), opts: {} },
     'smoothgrad-squared (50)': { m: sg('smoothgrad-squared'), opts: {} },
     'vargrad (50)': { m: sg('vargrad'), opts: {} },
@@ -61,112 +87,289 @@ async function makeMethods(model: Model): Promise<Record<string, { m: Attributio
 }
 
 /** The shipped model when present (models/<name>-simplecnn.onnx), else a random SimpleCNN of the same architecture. */
-function modelSource(shape: ShapeName): { bytes?: Uint8Array; path?: string; label: string } {
+function modelSource(shape: ShapeName): { path?: string; label: string } {
   const path = join(process.cwd(), 'models', `${shape}-simplecnn.onnx`);
   if (existsSync(path)) return { path, label: `models/${shape}-simplecnn.onnx` };
   return { label: `random SimpleCNN ${SHAPES[shape].join('×')}` };
 }
 
-/** Runs in a child process (one backend/thread configuration per process: wasm threads are fixed per process). */
-export async function measure(args: MeasureArgs): Promise<MeasureResult> {
+// ---- Worker side: one process per backend/thread configuration, state kept between calls. ----
+
+interface Loaded { model: Model; x: Tensor; targets: number[]; methods: Awaited<ReturnType<typeof makeMethods>> }
+let state: { args: MeasureArgs; loaded: Partial<Record<ShapeName, Loaded>> } | undefined;
+
+/** Loads both models on this worker's backend, the batch and its predicted classes; warms up. */
+export async function open(args: MeasureArgs): Promise<OpenResult> {
   if (args.backend === 'node') await import('@whitebox/backend-node');
   else await import('@whitebox/backend-web');
   const { loadModel, buildSimpleCnn, randomImages } = await import('@whitebox/onnx');
-  const rates = {} as MeasureResult['rates'];
-  const cpuRates = {} as MeasureResult['cpuRates'];
-  const models = {} as MeasureResult['models'];
+  state = { args, loaded: {} };
+  const out: OpenResult = { models: {} as OpenResult['models'], targets: {} as OpenResult['targets'] };
   for (const shape of Object.keys(SHAPES) as ShapeName[]) {
     const [c, h, w] = SHAPES[shape];
     const src = modelSource(shape);
-    const bytes = src.path ?? buildSimpleCnn({ channels: c, height: h, width: w, seed: 1 });
-    const model = await loadModel(bytes, { backend: args.backend, device: args.device, threads: args.threads, batchSize: args.modelBatch });
-    models[shape] = src.label;
+    const model = await loadModel(src.path ?? buildSimpleCnn({ channels: c, height: h, width: w, seed: 1 }), { backend: args.backend, device: args.device, threads: args.threads, batchSize: args.modelBatch });
     const x: Tensor = randomImages(args.batch, c, h, w, 3);
-    const targets = Array.from((await model.forward(x)).predictions);
+    const fwd = await model.forward(x);
+    const targets = Array.from(fwd.predictions);
     const methods = await makeMethods(model);
-    // Process-wide warm-up of at least 5 s: WebAssembly code starts in V8's baseline tier and is
-    // optimized by background threads (whose CPU time this process pays), so without it the first
-    // timed rows run slower code and are charged for the compiler.
-    const first = methods[METHOD_ROWS[0]!]!;
+    // Process-wide warm-up of at least 5 s (2 s quick): WebAssembly code starts in V8's baseline tier and is optimized
+    // by background threads (whose CPU time this process pays), so without it the first rows run slower code.
+    const first = methods['vanilla-gradient']!;
     const w0 = performance.now();
-    for (let i = 0; i < 3 || performance.now() - w0 < 5000; i++) await first.m.attribute(x, targets, first.opts);
-    rates[shape] = {};
-    cpuRates[shape] = {};
-    for (const row of METHOD_ROWS) {
-      const { m, opts } = methods[row]!;
-      // Warm up on two images (creates the gradient-graph session), then time full batches.
-      await m.attribute(x.slice(0, 2), targets.slice(0, 2), opts);
-      const heavy = row.includes('(50');
-      const reps = args.quick ? 1 : heavy ? 2 : 5;
-      // Best of `reps`: the machine is shared, and the fastest run is the least disturbed one.
-      // CPU time (user + system of this process) is what a single-threaded run costs when
-      // other processes compete for the cores; it is reported next to the wall clock.
-      let t = Infinity;
-      let cpu = Infinity;
-      for (let r = 0; r < reps; r++) {
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        await m.attribute(x, targets, opts);
-        t = Math.min(t, (performance.now() - t0) / 1000);
-        const c = process.cpuUsage(c0);
-        cpu = Math.min(cpu, (c.user + c.system) / 1e6);
-      }
-      rates[shape][row] = args.batch / t;
-      cpuRates[shape][row] = args.batch / cpu;
-      process.stderr.write(`bench methods: ${args.backend}/${args.device} ${args.threads}T ${shape} ${row}: ${(args.batch / t).toFixed(1)} maps/s, ${(args.batch / cpu).toFixed(1)} maps/CPU-s\n`);
+    let grad: Tensor | undefined;
+    for (let i = 0; i < 3 || performance.now() - w0 < (args.quick ? 2000 : 5000); i++) grad = await first.m.attribute(x, targets, first.opts);
+    if (args.dumpDir) {
+      writeFileSync(join(args.dumpDir, `${shape}.input.f32`), new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength));
+      writeFileSync(join(args.dumpDir, `${shape}.logits.f32`), new Uint8Array(fwd.logits.data.buffer, fwd.logits.data.byteOffset, fwd.logits.data.byteLength));
+      writeFileSync(join(args.dumpDir, `${shape}.vanilla.f32`), new Uint8Array(grad!.data.buffer, grad!.data.byteOffset, grad!.data.byteLength));
     }
-    await model.dispose();
+    state.loaded[shape] = { model, x, targets, methods };
+    out.models[shape] = src.label;
+    out.targets[shape] = targets;
   }
-  return { rates, cpuRates, models };
+  return out;
 }
 
+/** Times one method row on one model: warm-up on two images, then the best of `reps` batches. */
+export async function row(a: { shape: ShapeName; row: string; reps: number }): Promise<RowResult> {
+  const l = state!.loaded[a.shape]!;
+  const { m, opts } = l.methods[a.row]!;
+  await m.attribute(l.x.slice(0, 2), l.targets.slice(0, 2), opts);
+  const reps = a.reps;
+  // Best of `reps`: the machine is shared, and the fastest run is the least disturbed one.
+  let t = Infinity;
+  let cpu = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await m.attribute(l.x, l.targets, opts);
+    t = Math.min(t, (performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    cpu = Math.min(cpu, (c.user + c.system) / 1e6);
+  }
+  const n = l.x.batchSize;
+  return { rate: n / t, cpuRate: n / cpu };
+}
+
+/** Seconds per call of the forward model and of each gradient graph at `batch`, best of `reps` after a warm-up. */
+export async function graphTimes(a: { shape: ShapeName; batch: number; reps: number }): Promise<GraphTimes> {
+  const l = state!.loaded[a.shape]!;
+  const { randomImages } = await import('@whitebox/onnx');
+  const [c, h, w] = SHAPES[a.shape];
+  const x = randomImages(a.batch, c, h, w, 4);
+  const t = Array.from({ length: a.batch }, (_, i) => l.targets[i % l.targets.length]!);
+  const layer = l.model.defaultCamLayer!;
+  const model = l.model;
+  const calls: Record<string, () => Promise<unknown>> = {
+    forward: () => model.forward(x, { batchSize: a.batch }),
+    'input gradient': () => model.gradients(x, t),
+    'guided input gradient': () => model.gradients(x, t, { rule: 'guided' }),
+    'Grad-CAM (stops at relu3)': () => model.gradients(x, t, { layers: [layer], inputGradient: false }),
+    'Guided Grad-CAM (two chains)': () => model.gradients(x, t, { rule: 'guided', layers: [layer], layerRule: 'gradient' }),
+  };
+  const best: Record<string, number> = {};
+  for (const k of Object.keys(calls)) { await calls[k]!(); best[k] = Infinity; }
+  // Interleaved repetitions: a disturbance on the shared machine hits every graph alike.
+  for (let r = 0; r < a.reps; r++) {
+    for (const [k, f] of Object.entries(calls)) {
+      const t0 = performance.now();
+      await f();
+      best[k] = Math.min(best[k]!, (performance.now() - t0) / 1000);
+    }
+  }
+  const { forward, ...graphs } = best;
+  return { forward: forward!, graphs };
+}
+
+// ---- Parent side. ----
+
 const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? 'n/a' : `${(a / b).toFixed(2)}×`);
+
+/** The shipped model's weights for captum_bench.py: initializers as base64 float32, BatchNorm epsilons. */
+function weightsJson(path: string, out: string, onnx: typeof import('@whitebox/onnx')): void {
+  const m = onnx.readModel(readFileSync(path));
+  const w: Record<string, unknown> = {};
+  for (const t of m.graph!.initializer ?? []) {
+    const tensor = onnx.tensorFromProto(t, t.name ?? '');
+    const f = Float32Array.from(tensor.data as Float32Array);
+    w[t.name!] = { dims: tensor.dims, data: Buffer.from(f.buffer).toString('base64') };
+  }
+  let i = 0;
+  for (const n of m.graph!.node ?? []) {
+    if (n.opType !== 'BatchNormalization') continue;
+    i++;
+    const eps = n.attribute?.find((a) => a.name === 'epsilon');
+    w[`bn${i}.epsilon`] = eps?.f ?? 1e-5;
+  }
+  writeFileSync(out, JSON.stringify(w));
+}
 
 export const suite: Suite = {
   name: 'methods',
-  async run({ quick }): Promise<BenchSection> {
+  async run({ quick, args: cliArgs = [] }): Promise<BenchSection> {
+    const vsCaptum = cliArgs.includes('--vs-captum');
+    // --rows=a,b: only these method rows (a smoke check); --no-graphs: skip the gradient-graph table.
+    const rowsArg = cliArgs.find((a) => a.startsWith('--rows='))?.slice(7).split(',');
+    const rows = rowsArg ? METHOD_ROWS.filter((r) => rowsArg.includes(r)) : METHOD_ROWS;
+    const withGraphs = !cliArgs.includes('--no-graphs');
+    // --reps=light,heavy: repetitions per cell (default 5,2; the heavy rows are the 50-sample ones, Score-CAM,
+    // Ablation-CAM and Occlusion), for a run that has to fit a time budget on a loaded machine.
+    const repsArg = cliArgs.find((a) => a.startsWith('--reps='))?.slice(7).split(',').map(Number);
+    const reps = quick ? { light: 1, heavy: 1 } : { light: repsArg?.[0] || 5, heavy: repsArg?.[1] || 2 };
     const batch = 64;
+    const dump = mkdtempSync(join(os.tmpdir(), 'whitebox-bench-methods-'));
     const configs: { label: string; args: MeasureArgs }[] = [
-      { label: 'node cpu 1T', args: { backend: 'node', device: 'cpu', threads: 1, batch, quick, modelBatch: 64 } },
+      { label: 'node cpu 1T', args: { backend: 'node', device: 'cpu', threads: 1, batch, quick, modelBatch: 64, dumpDir: dump } },
       { label: 'node cpu 2T', args: { backend: 'node', device: 'cpu', threads: 2, batch, quick, modelBatch: 64 } },
       { label: 'web wasm 1T', args: { backend: 'web', device: 'wasm', threads: 1, batch, quick, modelBatch: 64 } },
     ];
     const load0 = os.loadavg()[0]!;
-    const results: (MeasureResult | undefined)[] = [];
+    const t0 = Date.now();
     const failures: string[] = [];
+    const workers: (BenchWorker | undefined)[] = [];
+    const opened: (OpenResult | undefined)[] = [];
     for (const c of configs) {
+      const w = startWorker(import.meta.url);
       try {
-        results.push((await runIsolated<MeasureResult>(import.meta.url, 'measure', c.args)).result);
+        opened.push(await w.call<OpenResult>('open', c.args));
+        workers.push(w);
       } catch (err) {
-        results.push(undefined);
+        w.close();
+        opened.push(undefined);
+        workers.push(undefined);
         failures.push(`${c.label}: ${(err as Error).message.split('\n')[0]}`);
       }
     }
+    // Captum: one Python process per thread count (OpenBLAS fixes its pool at start).
+    const captum: Record<1 | 2, CaptumWorker | undefined> = { 1: undefined, 2: undefined };
+    let captumNote = 'Captum not measured (run with --vs-captum, WHITEBOX_CAPTUM_PATH set to a Captum source tree).';
+    const checks: string[] = [];
+    if (vsCaptum) {
+      const onnx = await import('@whitebox/onnx');
+      for (const threads of [1, 2] as const) {
+        const w = await startCaptum(threads);
+        if ('reason' in w) { captumNote = `Captum not measured: ${w.reason}.`; break; }
+        captum[threads] = w;
+      }
+      const ref = opened[0];
+      if (captum[1] && !ref) captumNote = 'Captum not measured: the node cpu 1T worker (which gives the batch and targets) failed.';
+      if (captum[1] && ref) {
+        const h = captum[1].hello;
+        captumNote = `Captum ${h.captum} (${h.captumPath.replace(/\/captum\/__init__\.py$/, '')}) on PyTorch ${h.torch}, Python ${h.python}, eval mode, parameters frozen, one batch of ${batch} per call, torch.set_num_threads(1 / 2) with OMP/OpenBLAS threads to match (one Python process per thread count); same shipped weights, same images and targets, measured right after WhiteBox's row.`;
+        for (const shape of Object.keys(SHAPES) as ShapeName[]) {
+          const src = modelSource(shape);
+          if (!src.path) { checks.push(`${shape}: no shipped model, Captum not run`); continue; }
+          weightsJson(src.path, join(dump, `${shape}.weights.json`), onnx);
+          const [c, h2, w2] = SHAPES[shape];
+          for (const threads of [1, 2] as const) {
+            const r = await captum[threads]!.request<{ logitMaxAbsDiff: number; logitMaxAbs: number; vanillaMaxAbsDiff: number; vanillaMaxAbs: number }>({
+              cmd: 'load', shape, weights: join(dump, `${shape}.weights.json`), input: join(dump, `${shape}.input.f32`), dims: [batch, c, h2, w2],
+              targets: ref.targets[shape], logits: join(dump, `${shape}.logits.f32`), vanilla: join(dump, `${shape}.vanilla.f32`),
+            });
+            if (threads === 1) checks.push(`${shape}: torch logits − WhiteBox logits max |Δ| ${r.logitMaxAbsDiff.toExponential(1)} (max |logit| ${r.logitMaxAbs.toFixed(1)}), Captum Saliency − WhiteBox vanilla gradient max |Δ| ${r.vanillaMaxAbsDiff.toExponential(1)} (max |gradient| ${r.vanillaMaxAbs.toExponential(1)})`);
+          }
+        }
+        process.stderr.write(`bench methods: ${captumNote}\n  ${checks.join('\n  ')}\n`);
+      }
+    }
+    type Cell = { wb: (RowResult | undefined)[]; captum: Record<1 | 2, RowResult | undefined | 'none'> };
+    const cells: Record<ShapeName, Record<string, Cell>> = { mnist: {}, cifar10: {} };
+    const rowOf = async (i: number, shape: ShapeName, r: string) => {
+      try { return await workers[i]?.call<RowResult>('row', { shape, row: r, reps: HEAVY(r) ? reps.heavy : reps.light }); } catch (err) { failures.push(`${configs[i]!.label} ${shape} ${r}: ${(err as Error).message.split('\n')[0]}`); return undefined; }
+    };
+    const captumRow = async (threads: 1 | 2, shape: ShapeName, r: string): Promise<RowResult | undefined | 'none'> => {
+      if (NO_CAPTUM.has(r)) return 'none';
+      const w = captum[threads];
+      if (!w || !modelSource(shape).path) return undefined;
+      try { return await w.request<RowResult>({ cmd: 'measure', shape, row: r, threads, reps: HEAVY(r) ? reps.heavy : reps.light }); } catch (err) { failures.push(`Captum ${threads}T ${shape} ${r}: ${(err as Error).message.split('\n')[0]}`); return undefined; }
+    };
+    for (const shape of Object.keys(SHAPES) as ShapeName[]) {
+      for (const r of rows) {
+        // Alternating: WhiteBox 1T, Captum 1T, WhiteBox 2T, Captum 2T, WhiteBox web 1T.
+        const n1 = await rowOf(0, shape, r);
+        const c1 = await captumRow(1, shape, r);
+        const n2 = await rowOf(1, shape, r);
+        const c2 = await captumRow(2, shape, r);
+        const web = await rowOf(2, shape, r);
+        cells[shape][r] = { wb: [n1, n2, web], captum: { 1: c1, 2: c2 } };
+        const f = (x: RowResult | undefined | 'none') => (x === 'none' ? '—' : x ? x.rate.toFixed(1) : 'n/a');
+        process.stderr.write(`bench methods: ${shape} ${r}: node 1T ${f(n1)} | Captum 1T ${f(c1)} | node 2T ${f(n2)} | Captum 2T ${f(c2)} | web 1T ${f(web)} maps/s\n`);
+      }
+    }
+    // Gradient graphs against the forward pass, at batch 64 and 256, node cpu 1T and 2T.
+    const graphRows: (string | number)[][] = [];
+    const peak = corePeak();
+    for (const shape of withGraphs ? (Object.keys(SHAPES) as ShapeName[]) : []) {
+      const src = modelSource(shape);
+      const onnx = await import('@whitebox/onnx');
+      const { buildSimpleCnn } = onnx;
+      const [c, h, w] = SHAPES[shape];
+      const flops: GraphFlops = flopsOf(onnx.prepareModel(src.path ? readFileSync(src.path) : buildSimpleCnn({ channels: c, height: h, width: w, seed: 1 })));
+      for (const threads of [1, 2]) {
+        for (const b of [64, 256]) {
+          let times: GraphTimes | undefined;
+          try { times = await workers[threads - 1]?.call<GraphTimes>('graphTimes', { shape, batch: b, reps: quick ? 2 : 7 }); } catch (err) { failures.push(`graph times ${shape} ${threads}T: ${(err as Error).message.split('\n')[0]}`); }
+          if (!times) continue;
+          const fwdRate = b / times.forward;
+          graphRows.push([shape, threads, b, 'forward', (flops.forward / 1e6).toFixed(1), fmt(fwdRate), (flops.forward * fwdRate / 1e9).toFixed(1), peak ? `${(100 * flops.forward * fwdRate / 1e9 / (peak.gflops * threads)).toFixed(0)} %` : 'n/a', '1']);
+          for (const g of GRAPHS) {
+            const f = flops.graphs[g]!;
+            const rate = b / times.graphs[g]!;
+            const gf = f * rate / 1e9;
+            graphRows.push([shape, threads, b, g, (f / 1e6).toFixed(1), fmt(rate), gf.toFixed(1), peak ? `${(100 * gf / (peak.gflops * threads)).toFixed(0)} %` : 'n/a', (times.graphs[g]! / times.forward).toFixed(2)]);
+          }
+          process.stderr.write(`bench methods: graphs ${shape} ${threads}T batch ${b}: forward ${fmt(fwdRate)} img/s, ${GRAPHS.map((g) => `${g} ${(times!.graphs[g]! / times!.forward).toFixed(2)}× forward`).join(', ')}\n`);
+        }
+      }
+    }
+    const peakRss = workers.map((w) => w?.peakRssMiB);
+    for (const w of workers) w?.close();
+    captum[1]?.close();
+    captum[2]?.close();
+    rmSync(dump, { recursive: true, force: true });
     const load1 = os.loadavg()[0]!;
+    const minutes = (Date.now() - t0) / 60000;
     const tables: BenchTable[] = [];
-    for (const [i, shape] of (['mnist', 'cifar10'] as const).entries()) {
-      const model = results.find((r) => r)?.models[shape] ?? 'SimpleCNN';
+    const captumCell = (x: RowResult | undefined | 'none') => (x === 'none' ? '—' : x ? fmt(x.rate) : 'not measured');
+    const vs = (wb: RowResult | undefined, x: RowResult | undefined | 'none', cpu = true) =>
+      x === 'none' ? '—' : !x ? 'not measured' : !wb ? 'n/a' : cpu ? `${ratio(wb.rate, x.rate)} / ${ratio(wb.cpuRate, x.cpuRate)}` : ratio(wb.rate, x.rate);
+    for (const shape of Object.keys(SHAPES) as ShapeName[]) {
+      const model = opened.find((r) => r)?.models[shape] ?? 'SimpleCNN';
       tables.push({
-        title: `Attribution throughput, ${shape === 'mnist' ? 'MNIST 1×28×28' : 'CIFAR-10 3×32×32'} (maps/s, batch ${batch})`,
+        title: `Attribution throughput, ${shape === 'mnist' ? 'MNIST 1×28×28' : 'CIFAR-10 3×32×32'} (maps/s, batch ${batch}, WhiteBox and Captum in one run)`,
         notes:
-          `Model: ${model}. Each row is one \`attribute(batch of ${batch}, predicted classes)\` call, best of ${quick ? 1 : '5 (2 for the 50-step rows)'} after a warm-up that creates the gradient-graph session; ` +
-          `each backend/thread configuration runs in its own process (1-minute load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end, on ${os.cpus().length} cores). ` +
-          'IG: 50 Gauss–Legendre steps; SmoothGrad rows: 50 noisy copies of vanilla gradient, σ = 0.15. ' +
-          'Captum column: PyTorch 1.13 + Captum at 1 thread (from the issue). "CPU" columns are maps per CPU-second of the single-threaded ' +
-          'process (user + system time), which on a shared, loaded machine is the better estimate of what the wall clock gives on an idle core; ' +
-          '"× Captum" compares node cpu 1T with Captum, by wall clock and by CPU time (target ≥ 2×). ' +
-          "onnxruntime-web's WebAssembly backend runs single-threaded in Node (no SharedArrayBuffer workers), so web has a 1-thread column only." +
-          (failures.length ? ` Not measured: ${failures.join('; ')}.` : ''),
-        columns: ['method', 'Captum 1T', 'node cpu 1T', 'node cpu 1T (CPU)', '× Captum (wall / CPU)', 'node cpu 2T', 'web wasm 1T', 'web wasm 1T (CPU)'],
-        rows: METHOD_ROWS.map((row) => {
-          const captum = CAPTUM[row]![i]!;
-          const r = results.map((res) => res?.rates[shape][row]);
-          const c = results.map((res) => res?.cpuRates[shape][row]);
-          const ratio = r[0] === undefined || c[0] === undefined ? 'n/a' : `${(r[0] / captum).toFixed(2)}× / ${(c[0] / captum).toFixed(2)}×`;
-          return [row, fmt(captum), fmt(r[0]), fmt(c[0]), ratio, fmt(r[1]), fmt(r[2]), fmt(c[2])];
+          `Model: ${model}. Each cell is one \`attribute(batch of ${batch}, predicted classes)\` call, best of ${reps.light === reps.heavy ? reps.light : `${reps.light} (${reps.heavy} for the 50-sample rows, Score-CAM, Ablation-CAM and Occlusion)`} after a warm-up call (two images for those rows). ` +
+          `Rows alternate: for each row WhiteBox node 1T, Captum 1T, WhiteBox node 2T, Captum 2T, WhiteBox web 1T run one after the other, each configuration in its own long-lived process (run of ${minutes.toFixed(0)} min, 1-minute load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end, on ${os.cpus().length} cores shared with other jobs). ` +
+          `${captumNote} ` +
+          'IG: 50 Gauss–Legendre steps (Captum: method="gausslegendre"); SmoothGrad rows: 50 noisy copies of the vanilla gradient, σ = 0.15 (Captum NoiseTunnel over Saliency(abs=False), nt_samples=50, all copies in one batch); Grad-CAM / Guided Grad-CAM at relu3 (Captum LayerGradCam / GuidedGradCam); Occlusion 4×4 windows over all channels, stride 2, baseline 0 (Captum Occlusion, perturbations_per_eval=1, i.e. forward passes of 64 images, as WhiteBox). ' +
+          'CAM-family rows with "—" have no Captum method (default layer relu3, maps normalized as pytorch-grad-cam). ' +
+          '"×" = WhiteBox ÷ Captum at the same thread count, by wall clock / by CPU time (maps per CPU-second of each process: on a loaded machine the better estimate of an idle core). ' +
+          "onnxruntime-web's WebAssembly backend runs single-threaded in Node (no SharedArrayBuffer workers), so web has a 1-thread column, compared with Captum 1T." +
+          (checks.length ? ` Same weights check: ${checks.join('; ')}.` : '') +
+          (failures.length ? ` Not measured: ${failures.join('; ')}.` : '') +
+          ` Peak RSS of the WhiteBox processes: ${peakRss.map((p, i) => `${configs[i]!.label} ${p ? p.toFixed(0) : 'n/a'} MiB`).join(', ')}.`,
+        columns: ['method', 'Captum 1T', 'node cpu 1T', '× 1T (wall / CPU)', 'Captum 2T', 'node cpu 2T', '× 2T (wall / CPU)', 'web wasm 1T', 'web ÷ Captum 1T'],
+        rows: rows.map((r) => {
+          const cell = cells[shape][r]!;
+          const [n1, n2, web] = cell.wb;
+          return [r, captumCell(cell.captum[1]), fmt(n1?.rate), vs(n1, cell.captum[1]), captumCell(cell.captum[2]), fmt(n2?.rate), vs(n2, cell.captum[2]), fmt(web?.rate), vs(web, cell.captum[1], false)];
         }),
       });
     }
+    if (withGraphs) tables.push({
+      title: 'Gradient graphs against the forward pass: FLOPs, GFLOP/s, fraction of peak (node cpu)',
+      notes:
+        'FLOPs per image counted from the prepared graph (BatchNorm folded): 2 × multiply-adds of every Conv and Gemm for the forward pass, plus 2 × the same ' +
+        'multiply-adds for the backward-data product of each Conv/Gemm the backward chain passes through (an input gradient needs no weight gradients; ' +
+        'pools, ReLU masks and index chains are not counted). Grad-CAM\'s graph stops at relu3 (backward through fc1, fc2 only); Guided Grad-CAM\'s graph ' +
+        'is one forward pass with two backward chains (guided to the input, vanilla to relu3). Times: best of ' + (quick ? 2 : 7) + ' calls, the graphs interleaved, ' +
+        '"forward" the prepared forward model. "÷ forward" is the graph\'s time over the forward\'s at the same batch and threads (an ideal input gradient: about 2). ' +
+        (peak ? `Peak: ${peak.note}.` : 'Peak: unknown ISA/clock.'),
+      columns: ['model', 'threads', 'batch', 'graph', 'MFLOP/image', 'images/s', 'GFLOP/s', 'of peak', '÷ forward'],
+      rows: graphRows,
+    });
     return { suite: 'methods', tables };
   },
 };

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { defaultCamLayerOf, type PreparedModel } from '@whitebox/onnx';
+
+/** FLOPs per image: the forward pass, and each gradient graph of the methods bench (forward + its backward chains). */
+export interface GraphFlops {
+  forward: number;
+  graphs: Record<string, number>;
+}
+
+/**
+ * Multiply-adds per image of each Conv / Gemm / MatMul of a prepared graph (BatchNorm already folded), from the shapes
+ * inferred at batch 2 and 3 (their difference: one image).
+ */
+function macsPerImage(p: PreparedModel): Map<string, number> {
+  const g = p.graph;
+  const out = new Map<string, number>();
+  const prod = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
+  for (const n of g.nodes) {
+    const at = (s: typeof p.shapes.a) => {
+      const dims = (name: string) => s.get(name)!.dims;
+      const y = dims(n.outputs[0]!);
+      if (n.op === 'Conv') return prod(y) * prod(dims(n.inputs[1]!).slice(1));
+      if (n.op === 'Gemm') { const a = dims(n.inputs[0]!); return prod(y) * (n.attrs.transA === 1 ? a[0]! : a[1]!); }
+      if (n.op === 'MatMul') return prod(y) * dims(n.inputs[0]!).at(-1)!;
+      return 0;
+    };
+    if (!['Conv', 'Gemm', 'MatMul'].includes(n.op)) continue;
+    out.set(n.name, at(p.shapes.b) - at(p.shapes.a));
+  }
+  return out;
+}
+
+/** Nodes downstream of `source` (those a gradient from the output to `source` passes through). */
+function downstream(p: PreparedModel, source: string): Set<string> {
+  const live = new Set([source]);
+  const nodes = new Set<string>();
+  for (const n of p.graph.nodes) {
+    if (n.inputs.some((i) => live.has(i))) { nodes.add(n.name); for (const o of n.outputs) live.add(o); }
+  }
+  return nodes;
+}
+
+/**
+ * FLOPs (2 × multiply-adds) per image of the graphs the methods bench times: forward; input gradient (forward +
+ * backward-data of every Conv/Gemm); Grad-CAM (forward + backward-data of the Conv/Gemms after its layer); Guided
+ * Grad-CAM (forward + both chains).
+ */
+export function flopsOf(p: PreparedModel): GraphFlops {
+  const macs = macsPerImage(p);
+  const sum = (only?: Set<string>) => 2 * [...macs].reduce((a, [name, m]) => a + (!only || only.has(name) ? m : 0), 0);
+  const forward = sum();
+  const layer = defaultCamLayerOf(p.graph, p.shapes);
+  const input = sum(downstream(p, p.graph.input.name));
+  const cam = layer ? sum(downstream(p, layer)) : 0;
+  return {
+    forward,
+    graphs: {
+      'input gradient': forward + input,
+      'guided input gradient': forward + input,
+      'Grad-CAM (stops at relu3)': forward + cam,
+      'Guided Grad-CAM (two chains)': forward + input + cam,
+    },
+  };
+}
+
+/**
+ * The FP32 FMA peak of one core, from its ISA and clock, and the assumption behind it: AMD family ≥ 26 (Zen 5) or
+ * Intel with AVX-512: 2 × 512-bit FMA per cycle = 64 FLOP/cycle; AMD family 25 (Zen 3/4, Zen 4's AVX-512 runs on
+ * 256-bit units) and other AVX2+FMA cores: 2 × 256-bit FMA = 32 FLOP/cycle. Clock: /proc/cpuinfo "cpu MHz" (in a
+ * VM the nominal clock; boost clocks are not visible, so the true peak may be higher).
+ */
+export function corePeak(): { gflops: number; note: string } | undefined {
+  let info: string;
+  try { info = readFileSync('/proc/cpuinfo', 'utf8'); } catch { return undefined; }
+  const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const flags = new Set((field('flags') ?? '').split(/\s+/));
+  const vendor = field('vendor_id') ?? '';
+  const family = Number(field('cpu family') ?? 0);
+  const mhz = Number(field('cpu MHz') ?? 0) || (os.cpus()[0]?.speed ?? 0);
+  if (!mhz) return undefined;
+  let perCycle: number;
+  let why: string;
+  if (flags.has('avx512f') && (vendor !== 'AuthenticAMD' || family >= 26)) { perCycle = 64; why = 'AVX-512, 2 × 512-bit FMA units'; }
+  else if (flags.has('avx2') && flags.has('fma')) { perCycle = 32; why = flags.has('avx512f') ? 'AVX-512 on 256-bit FMA units (Zen 4)' : 'AVX2, 2 × 256-bit FMA units'; }
+  else { perCycle = 16; why = 'SSE/AVX without FMA, assumed 16 FLOP/cycle'; }
+  const gflops = (perCycle * mhz) / 1000;
+  return { gflops, note: `${perCycle} FP32 FLOP/cycle/core (${why}; family ${family}) × ${(mhz / 1000).toFixed(2)} GHz ("cpu MHz" in /proc/cpuinfo; boost clocks not visible in a VM) = ${gflops.toFixed(0)} GFLOP/s per core, × threads for the 2-thread rows` };
+}
