@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Per-op profile of the gradient graphs (ONNX Runtime's profiler, enableProfiling) of the shipped models:
+//   node packages/bench/scripts/profile-gradients.mjs [--batch=64] [--threads=1] [--calls=20] [--out=/tmp/prof]
+// (after `pnpm build`). For each model it profiles the forward model and the gradient graphs (vanilla input gradient,
+// guided, Grad-CAM's stop-at-layer graph, Guided Grad-CAM's two-chain graph) and prints the time per op type summed
+// over the calls, as a share of the graph's total node time: where a gradient graph spends its time beyond the
+// forward pass's.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveBackend } from '@whitebox/core';
+import '@whitebox/backend-node';
+import { defaultCamLayerOf, forwardModelBytes, gradientGraphFromPrepared, prepareModel, randomImages, sessionOptimizationLevel } from '@whitebox/onnx';
+import { Tensor } from '@whitebox/core';
+
+const arg = (k, d) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d;
+const batch = Number(arg('batch', 64));
+const threads = Number(arg('threads', 1));
+const calls = Number(arg('calls', 20));
+const out = arg('out', '/tmp');
+const root = new URL('../../../', import.meta.url).pathname;
+const backend = resolveBackend({ backend: 'node' });
+
+for (const shape of ['mnist', 'cifar10']) {
+  const bytes = readFileSync(join(root, 'models', `${shape}-simplecnn.onnx`));
+  const p = prepareModel(bytes);
+  const [c, h, w] = p.graph.input.dims.slice(1);
+  const x = randomImages(batch, c, h, w, 3);
+  const cot = new Tensor(new Float32Array(batch * p.numClasses).map((_, i) => (i % p.numClasses === 3 ? 1 : 0)), [batch, p.numClasses]);
+  const layer = defaultCamLayerOf(p.graph, p.shapes);
+  const graphs = {
+    forward: forwardModelBytes(p.graph, p.numClasses),
+    'input gradient': gradientGraphFromPrepared(p, { rule: 'gradient' }),
+    guided: gradientGraphFromPrepared(p, { rule: 'guided' }),
+    'grad-cam': gradientGraphFromPrepared(p, { rule: 'gradient', layers: [layer], inputGradient: false }),
+    'guided grad-cam': gradientGraphFromPrepared(p, { rule: 'guided', layers: [layer], layerRule: 'gradient' }),
+  };
+  for (const [name, g] of Object.entries(graphs)) {
+    const prefix = join(out, `${shape}-${name.replace(/ /g, '_')}`);
+    const s = await backend.createSession(g, { threads, enableProfiling: true, profileFilePrefix: prefix, graphOptimizationLevel: arg('level', sessionOptimizationLevel(p.graph.nodes.length)) });
+    const feeds = name === 'forward' ? { [p.graph.input.name]: x } : { [p.graph.input.name]: x, cotangent: cot };
+    for (let i = 0; i < 3; i++) await s.run(feeds);
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) await s.run(feeds);
+    const wall = (performance.now() - t0) / calls;
+    const file = s.endProfiling();
+    await s.release();
+    const events = JSON.parse(readFileSync(file, 'utf8'));
+    const byOp = new Map();
+    let total = 0;
+    let runs = 0;
+    for (const e of events) {
+      if (e.cat === 'Session' && e.name === 'model_run') runs++;
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+      const op = e.args?.op_name ?? '?';
+      byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
+      total += e.dur;
+    }
+    const perRun = (us) => (us / Math.max(1, runs) / 1000).toFixed(2);
+    const rows = [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([op, us]) => `${op} ${perRun(us)} ms (${((100 * us) / total).toFixed(0)} %)`);
+    console.log(`${shape} ${name} (batch ${batch}, ${threads}T): ${wall.toFixed(2)} ms/call wall, ${perRun(total)} ms/call in kernels; ${rows.join(', ')}`);
+  }
+}
