@@ -65,6 +65,15 @@ describe('whitebox run --queue on a real Redis with worker processes', () => {
   };
   const queued = (queueName: string, extra: Partial<EvaluationCliOptions> = {}) => evaluateCommand({ ...common, out: join(dir, queueName), queue: redis.url, queueName, store: join(dir, `${queueName}-store`), backoff: 200, ...extra });
   const jobStarts = (p: Proc, re: RegExp): string[] => p.out.filter((l) => re.test(l) && /\(attempt \d+\)$/.test(l));
+  const doneLines = (ps: Proc[]): string[] => ps.flatMap((p) => p.out.filter((l) => / done in [\d.]+ s$/.test(l)));
+  /** Ends a test's workers (they would otherwise idle on the shared cores until the file ends). */
+  const stopWorkers = async (ps: Proc[]): Promise<void> => {
+    for (const p of ps) if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill('SIGCONT');
+      p.child.kill('SIGKILL');
+    }
+    await Promise.all(ps.map((p) => p.exited));
+  };
 
   beforeAll(async () => {
     if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run 'pnpm build' first (the queue's workers are the built CLI)`);
@@ -88,6 +97,7 @@ describe('whitebox run --queue on a real Redis with worker processes', () => {
     const again = await queued('clean');
     expect(strip(again.results.roarKar!)).toEqual(strip(local));
     expect(ws.map((w) => jobStarts(w, /./).length)).toEqual(started);
+    await stopWorkers(ws);
   });
 
   it('a worker SIGKILLed and another SIGSTOPped during retrainings, a new worker started later: same results, retried jobs bit-identical', async () => {
@@ -97,14 +107,18 @@ describe('whitebox run --queue on a real Redis with worker processes', () => {
     await until('a retraining in progress', () => ws.some((w) => jobStarts(w, training).length > 0));
     const victim = ws.find((w) => jobStarts(w, training).length > 0)!;
     const killedJob = jobStarts(victim, training).at(-1)!.replace(/^.*b\d: (.*) \(attempt \d+\)$/, '$1');
-    await new Promise((r) => setTimeout(r, 300));
+    // At once: the worker logs a job's start right before it trains, and even this small retraining takes longer
+    // than that (a worker thread, tfjs, an epoch), so the kill lands mid-retraining; checked below.
     victim.child.kill('SIGKILL');
+    await victim.exited;
+    expect(victim.out.some((l) => l.includes(`: ${killedJob} done in`))).toBe(false);
     await until('a second retraining on another worker', () => ws.some((w) => w !== victim && jobStarts(w, training).length > 0));
     const stalled = ws.find((w) => w !== victim && jobStarts(w, training).length > 0)!;
     stalled.child.kill('SIGSTOP');
     const late = worker('kill', 'b4');
     const { results } = await run;
     stalled.child.kill('SIGCONT');
+    await stopWorkers([...ws, late]);
     expect(strip(results.roarKar!)).toEqual(strip(local));
     // The killed worker's job ran again elsewhere.
     expect([...ws, late].filter((w) => w !== victim).some((w) => w.out.some((l) => l.includes(`: ${killedJob} (attempt`)))).toBe(true);
@@ -120,23 +134,38 @@ describe('whitebox run --queue on a real Redis with worker processes', () => {
     }
   });
 
-  it('Redis restarted mid-run (append-only file on): same results', async () => {
-    ['c1', 'c2', 'c3'].map((n) => worker('restart', n));
-    const run = queued('restart');
-    await until('the retrainings to start', () => procs.some((w) => w.out.some((l) => /c\d: (roar|kar|baseline) .* done in/.test(l))));
+  it('Redis restarted mid-run (append-only file on): same results, no job lost, no hang', async () => {
+    const ws = ['c1', 'c2', 'c3'].map((n) => worker('restart', n));
+    let finished = false;
+    const run = queued('restart').finally(() => {
+      finished = true;
+    });
+    await until('the retrainings to start', () => ws.some((w) => w.out.some((l) => /c\d: (roar|kar|baseline) .* done in/.test(l))));
+    const doneBefore = doneLines(ws).length;
+    const finishedBefore = finished;
     await redis.restart(1000);
     const { results } = await run;
+    // The restart fell in the middle of the run: jobs finished after it, on the workers that lived through it.
+    expect(finishedBefore).toBe(false);
+    expect(doneBefore).toBeLessThan(11);
+    expect(doneLines(ws).length).toBeGreaterThan(doneBefore);
+    expect(ws.every((w) => w.child.exitCode === null)).toBe(true);
+    await stopWorkers(ws);
     expect(strip(results.roarKar!)).toEqual(strip(local));
+    // Every job's result is in the store: none was lost with the restart.
+    expect(records(join(dir, 'restart-store')).size).toBe(11);
   });
 
   it('Ctrl-C on run leaves a queue the same command resumes; a job that throws every time is named in the output and the report, the rest complete', async () => {
     const failing = 'kar grad-cam t=0.5 seed 0';
-    ['d1', 'd2', 'd3'].map((n) => worker('throw', n, { WHITEBOX_QUEUE_FAIL_JOBS: failing }));
+    const ws = ['d1', 'd2', 'd3'].map((n) => worker('throw', n, { WHITEBOX_QUEUE_FAIL_JOBS: failing }));
     const args = [...cliArgs, '--queue', redis.url, '--queue-name', 'throw', '--store', join(dir, 'throw-store'), '--backoff', '100', '--out', join(dir, 'throw')];
     const first = start(args);
     await until('a retraining to finish', () => procs.some((w) => w.out.some((l) => /d\d: (roar|kar|baseline) .* done in/.test(l))));
+    const finishedBefore = doneLines(ws).length;
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(130);
+    expect(finishedBefore).toBeLessThan(11);
     expect(first.out.join('\n')).toMatch(/interrupted: the jobs stay in queue 'throw' .* run the same command again to resume/);
     const second = start(args);
     const code = await second.exited;
@@ -152,6 +181,17 @@ describe('whitebox run --queue on a real Redis with worker processes', () => {
     const rest = (r: RoarKarResult) => r.rows.filter((x) => !(x.method === 'grad-cam' && x.mode === 'kar'));
     expect(rest(report.roarKar)).toEqual(rest(local));
     expect(report.roarKar.baseline).toEqual(local.baseline);
+    // Resuming ran no finished job again: every other job started exactly once over both runs.
+    const starts = new Map<string, number>();
+    for (const l of ws.flatMap((w) => jobStarts(w, /./))) {
+      const job = l.replace(/^.*d\d: (.*) \(attempt \d+\)$/, '$1');
+      starts.set(job, (starts.get(job) ?? 0) + 1);
+    }
+    // (The failing job throws before a worker logs its start.)
+    expect(starts.size).toBe(10);
+    expect(starts.has(failing)).toBe(false);
+    for (const [job, n] of starts) expect(n, job).toBe(1);
+    await stopWorkers(ws);
   });
 
   it('names what is wrong: unreachable Redis (within seconds), a worker of another WhiteBox version', async () => {
