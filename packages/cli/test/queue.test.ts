@@ -65,6 +65,8 @@ describe('whitebox run --queue on a real Redis with worker processes', () => {
   };
   const queued = (queueName: string, extra: Partial<EvaluationCliOptions> = {}) => evaluateCommand({ ...common, out: join(dir, queueName), queue: redis.url, queueName, store: join(dir, `${queueName}-store`), backoff: 200, ...extra });
   const jobStarts = (p: Proc, re: RegExp): string[] => p.out.filter((l) => re.test(l) && /\(attempt \d+\)$/.test(l));
+  /** The job a worker's start or done line names. */
+  const jobOf = (line: string): string => line.replace(/^\[[\d:]+\] [a-z]\d: (.*?) (\(attempt \d+\)|done in [\d.]+ s)$/, '$1');
   const doneLines = (ps: Proc[]): string[] => ps.flatMap((p) => p.out.filter((l) => / done in [\d.]+ s$/.test(l)));
   /** Ends a test's workers (they would otherwise idle on the shared cores until the file ends). */
   const stopWorkers = async (ps: Proc[]): Promise<void> => {
@@ -93,7 +95,11 @@ describe('whitebox run --queue on a real Redis with worker processes', () => {
     expect(results.meta.settings.queue).toMatch(/^redis:\/\/127\.0\.0\.1:\d+ \(clean\)$/);
     expect(readFileSync(files.markdown, 'utf8')).not.toContain('Failed jobs');
     const started = ws.map((w) => jobStarts(w, /./).length);
-    expect(started.reduce((a, b) => a + b, 0)).toBe(2 * 2 + 7); // 2 methods × (train, test) map shards, 7 retrainings
+    // 2 methods × (train, test) map shards and 7 retrainings, each started at least once. More is allowed: a worker
+    // whose event loop is held longer than the 4 s lock here (loading the model on a loaded machine) loses its job
+    // to another, which runs it again, bit-identically; that is BullMQ's stalled-job recovery, not an error.
+    expect(new Set(ws.flatMap((w) => jobStarts(w, /./).map(jobOf))).size).toBe(2 * 2 + 7);
+    expect(started.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2 * 2 + 7);
     const again = await queued('clean');
     expect(strip(again.results.roarKar!)).toEqual(strip(local));
     expect(ws.map((w) => jobStarts(w, /./).length)).toEqual(started);
@@ -141,14 +147,14 @@ describe('whitebox run --queue on a real Redis with worker processes', () => {
       finished = true;
     });
     await until('the retrainings to start', () => ws.some((w) => w.out.some((l) => /c\d: (roar|kar|baseline) .* done in/.test(l))));
-    const doneBefore = doneLines(ws).length;
+    const doneBefore = new Set(doneLines(ws).map(jobOf)).size;
     const finishedBefore = finished;
     await redis.restart(1000);
     const { results } = await run;
     // The restart fell in the middle of the run: jobs finished after it, on the workers that lived through it.
     expect(finishedBefore).toBe(false);
     expect(doneBefore).toBeLessThan(11);
-    expect(doneLines(ws).length).toBeGreaterThan(doneBefore);
+    expect(new Set(doneLines(ws).map(jobOf)).size).toBe(11);
     expect(ws.every((w) => w.child.exitCode === null)).toBe(true);
     await stopWorkers(ws);
     expect(strip(results.roarKar!)).toEqual(strip(local));
@@ -162,11 +168,14 @@ describe('whitebox run --queue on a real Redis with worker processes', () => {
     const args = [...cliArgs, '--queue', redis.url, '--queue-name', 'throw', '--store', join(dir, 'throw-store'), '--backoff', '100', '--out', join(dir, 'throw')];
     const first = start(args);
     await until('a retraining to finish', () => procs.some((w) => w.out.some((l) => /d\d: (roar|kar|baseline) .* done in/.test(l))));
-    const finishedBefore = doneLines(ws).length;
+    const finishedBefore = new Set(doneLines(ws).map(jobOf)).size;
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(130);
-    expect(finishedBefore).toBeLessThan(11);
+    expect(finishedBefore).toBeLessThan(10); // 10 jobs can finish (the 11th always throws)
     expect(first.out.join('\n')).toMatch(/interrupted: the jobs stay in queue 'throw' .* run the same command again to resume/);
+    // What had finished when the same command was run again, and where each worker's log stood then.
+    const doneAtResume = new Set(doneLines(ws).map(jobOf));
+    const logAtResume = ws.map((w) => w.out.length);
     const second = start(args);
     const code = await second.exited;
     const text = second.out.join('\n');
@@ -181,16 +190,13 @@ describe('whitebox run --queue on a real Redis with worker processes', () => {
     const rest = (r: RoarKarResult) => r.rows.filter((x) => !(x.method === 'grad-cam' && x.mode === 'kar'));
     expect(rest(report.roarKar)).toEqual(rest(local));
     expect(report.roarKar.baseline).toEqual(local.baseline);
-    // Resuming ran no finished job again: every other job started exactly once over both runs.
-    const starts = new Map<string, number>();
-    for (const l of ws.flatMap((w) => jobStarts(w, /./))) {
-      const job = l.replace(/^.*d\d: (.*) \(attempt \d+\)$/, '$1');
-      starts.set(job, (starts.get(job) ?? 0) + 1);
-    }
-    // (The failing job throws before a worker logs its start.)
-    expect(starts.size).toBe(10);
-    expect(starts.has(failing)).toBe(false);
-    for (const [job, n] of starts) expect(n, job).toBe(1);
+    // Resuming ran no finished job again: no job done before the second run started was started after it.
+    expect(doneAtResume.size).toBeGreaterThan(0);
+    const startedAfter = ws.flatMap((w, i) => w.out.slice(logAtResume[i]).filter((l) => /\(attempt \d+\)$/.test(l)).map(jobOf));
+    expect(startedAfter.filter((j) => doneAtResume.has(j))).toEqual([]);
+    // Every job but the failing one (which throws before a worker logs its start) was started.
+    expect(new Set(ws.flatMap((w) => jobStarts(w, /./).map(jobOf)))).toEqual(new Set([...doneLines(ws).map(jobOf)]));
+    expect(new Set(doneLines(ws).map(jobOf)).size).toBe(10);
     await stopWorkers(ws);
   });
 
