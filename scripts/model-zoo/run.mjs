@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { Tensor } = await import(join(root, 'packages/core/dist/index.js'));
 await import(join(root, 'packages/backend-node/dist/index.js'));
-const { loadModel } = await import(join(root, 'packages/onnx/dist/index.js'));
+const { loadModel, importModel } = await import(join(root, 'packages/onnx/dist/index.js'));
+const { traceKinks } = await import('./kinks.mjs');
 const { camFromLayer } = await import(join(root, 'packages/grad-cam/dist/index.js'));
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
@@ -157,8 +158,30 @@ async function compare(base) {
       }
     }
     if (!arr('input_grad').data.some((v) => v !== 0)) { row.status = 'degenerate'; row.detail = 'the PyTorch input gradient is all zeros'; return row; }
-    const ok = row.logits < 1e-4 && row.inputGrad < 1e-3 && row.guided < 1e-3 && (row.camAtConventional === undefined || row.camAtConventional < 1e-3);
-    row.status = ok ? 'match' : 'mismatch';
+    const camOk = row.camAtConventional === undefined || row.camAtConventional < 1e-3;
+    const ok = row.logits < 1e-4 && row.inputGrad < 1e-3 && row.guided < 1e-3 && camOk;
+    if (meta.arrays.input_grad_f64) {
+      // Against PyTorch's float64 result (the exact answer up to float64 rounding), and how far PyTorch's own float32
+      // result is from it: near a ReLU kink float32 rounding can put a unit on the other side in either engine.
+      row.logits64 = relMax(fw.logits.data, arr('logits_f64').data);
+      row.inputGrad64 = relMax(g.inputGradient.data, arr('input_grad_f64').data);
+      row.guided64 = relMax(gg.inputGradient.data, arr('guided_grad_f64').data);
+      row.torch32vs64 = relMax(arr('input_grad').data, arr('input_grad_f64').data);
+      row.guidedTorch32vs64 = relMax(arr('guided_grad').data, arr('guided_grad_f64').data);
+    }
+    const ok64 = row.inputGrad64 !== undefined && row.logits64 < 1e-4 && row.inputGrad64 < 1e-3 && row.guided64 < 1e-3 && camOk;
+    row.status = ok ? 'match' : ok64 ? 'match (float64)' : 'mismatch';
+    if (row.status === 'mismatch' && row.logits < 1e-4 && camOk && row.inputGrad64 !== undefined && !args['no-trace']) {
+      const t = await traceKinks({ python, script: join(root, 'scripts/model-zoo/kinks.py'), out, name: meta.model, threads, onnxPath: `${base}.onnx`, model, x, cotangent: cot, inputGradient: g.inputGradient, importModel, relMax });
+      row.kinks = t;
+      if (t.forced !== undefined && t.forced < 1e-3 && Math.max(row.guided, row.guided64) < 1e-2) {
+        row.status = 'match (float32 kinks)';
+        row.detail = `${t.flips} unit(s) on the other side of a ReLU kink than in float64 (|pre-activation| ≤ ${fmt(t.maxDistance)}; ${t.units[0]}); with them on WhiteBox's side PyTorch's float64 input gradient is within ${fmt(t.forced)} of WhiteBox's. Default layer \`${row.defaultLayer}\``;
+      } else {
+        row.detail = t.error ?? `${t.flips} kink unit(s); with them forced, WhiteBox vs float64 ${fmt(t.forced)}`;
+      }
+    }
+    if (!ok && ok64) row.detail = `WhiteBox is within ${fmt(Math.max(row.inputGrad64, row.guided64))} of PyTorch's float64 result; PyTorch's float32 input gradient is ${fmt(row.torch32vs64)} from it (guided ${fmt(row.guidedTorch32vs64)}): a float32 kink on PyTorch's side. Default layer \`${row.defaultLayer}\``;
   } catch (err) {
     row.status = 'failed';
     row.detail = String(err.message).slice(0, 400);
@@ -191,9 +214,9 @@ function render() {
     `Command: \`pnpm build && node scripts/model-zoo/run.mjs --models all --opsets 13,17\` (Debian python3-torch ${list.find((r) => r.torch)?.torch ?? '1.13'}, ${threads} threads).`,
     `Host: ${cpus()[0]?.model ?? 'unknown'}; ${new Date().toISOString().slice(0, 10)}. Outcome counts: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
-    '| model | opset | input | params | status | logits | input grad | guided | Grad-CAM (conv. layer) | default = conv.? | corr(default, conv.) | load s | grad s | default layer / detail |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...list.map((r) => `| ${r.model}${r.fixedBatch ? ' (fixed batch 1)' : ''} | ${r.opset} | ${r.size} | ${r.params ? (r.params / 1e6).toFixed(1) + 'M' : ''} | ${r.status} | ${fmt(r.logits)} | ${fmt(r.inputGrad)} | ${fmt(r.guided)} | ${fmt(r.camAtConventional)} | ${r.defaultIsConventional === undefined ? '' : r.defaultIsConventional ? 'yes' : 'no'} | ${fmt(r.defaultVsConventionalCorr)} | ${fmt(r.loadSeconds)} | ${fmt(r.gradSeconds)} | ${(r.detail ?? `\`${r.defaultLayer ?? ''}\``).replace(/\|/g, '\\|')} |`),
+    '| model | opset | input | params | status | logits | input grad | guided | input grad vs f64 | guided vs f64 | PyTorch f32 vs f64 | Grad-CAM (conv. layer) | default = conv.? | corr(default, conv.) | load s | grad s | default layer / detail |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...list.map((r) => `| ${r.model}${r.fixedBatch ? ' (fixed batch 1)' : ''} | ${r.opset} | ${r.size} | ${r.params ? (r.params / 1e6).toFixed(1) + 'M' : ''} | ${r.status} | ${fmt(r.logits)} | ${fmt(r.inputGrad)} | ${fmt(r.guided)} | ${fmt(r.inputGrad64)} | ${fmt(r.guided64)} | ${fmt(r.torch32vs64)} | ${fmt(r.camAtConventional)} | ${r.defaultIsConventional === undefined ? '' : r.defaultIsConventional ? 'yes' : 'no'} | ${fmt(r.defaultVsConventionalCorr)} | ${fmt(r.loadSeconds)} | ${fmt(r.gradSeconds)} | ${(r.detail ?? `\`${r.defaultLayer ?? ''}\``).replace(/\|/g, '\\|')} |`),
     '',
   ];
   writeFileSync(markdown, lines.join('\n'));

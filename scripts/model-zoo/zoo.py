@@ -14,6 +14,7 @@ activations are not degenerate. References on a batch of 2 seeded images in [0, 
 Writes <out>/<model>-op<opset>.onnx, .json (metadata) and .bin (float32 references, offsets in the json).
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -191,6 +192,26 @@ def main():
     finally:
         restore()
 
+    # The same computation in float64: where a pre-activation sits within float32 rounding of a ReLU kink, PyTorch's
+    # own float32 result can differ from the exact one by far more than 1e-3; the float64 reference tells which side
+    # of the kink the exact computation is on.
+    if not os.environ.get('ZOO_NO_FLOAT64'):
+        m64 = copy.deepcopy(model).double()
+        x64, cot64 = x.double(), cot.double()
+
+        def input_grad64():
+            xi = x64.clone().requires_grad_(True)
+            out = m64(xi)
+            (out * cot64).sum().backward()
+            return xi.grad, out.detach()
+        refs['input_grad_f64'], refs['logits_f64'] = input_grad64()
+        restore = guided_patch()
+        try:
+            refs['guided_grad_f64'] = input_grad64()[0]
+        finally:
+            restore()
+        del m64
+
     target = logits.argmax(1)
     refs['target'] = target.to(torch.float32)
     layer = conventional_layer(name, model)
@@ -198,7 +219,12 @@ def main():
     if layer:
         store = {}
         mod = module_by_path(model, layer)
-        h1 = mod.register_forward_hook(lambda m, i, o: store.__setitem__('a', o))
+        # Keep the module's output and hand a copy downstream: an in-place op after it (DenseNet's
+        # F.relu(features, inplace=True) after norm5) would otherwise overwrite the stored activation.
+        def keep(m, i, o):
+            store['a'] = o
+            return o.clone()
+        h1 = mod.register_forward_hook(keep)
         xi = x.clone().requires_grad_(True)
         out = model(xi)
         act = store['a']

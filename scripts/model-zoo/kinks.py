@@ -1,0 +1,161 @@
+"""Traces a zoo mismatch to float32 kinks (outside CI; Debian's /usr/bin/python3 with python3-torch).
+
+    kinks.py dump  --model resnet34 --out DIR          float64 pre-activations of every ReLU-family call, in call order
+    kinks.py force --model resnet34 --out DIR          float64 input gradient with the ReLU masks that WhiteBox chose
+
+Both rebuild the zoo's seeded model (zoo.build + zoo.calibrate: the same weights as the exported ONNX file). `dump`
+writes DIR/<model>-pre.bin (float64) and -pre.json (per call: module path, function, shape, offset). `force` reads
+DIR/<model>-flips.json — per call, the flat indices where WhiteBox's float32 pre-activation is on the other side of a
+kink than the float64 one, and which side WhiteBox took — and writes DIR/<model>-forced.bin: the float64 input
+gradient (of the zoo's cotangent) and guided gradient with those units forced to WhiteBox's side. If that matches
+WhiteBox, the whole difference is those units' float32 rounding.
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import zoo  # noqa: E402
+
+
+class Recorder:
+    """Patches the ReLU family (as zoo.guided_patch does) and calls `visit(k, fn, x, lo, hi, slope)` on each call's input."""
+
+    def __init__(self, model, visit):
+        self.visit = visit
+        self.k = 0
+        self.stack = ['']
+        self.hooks = []
+        for name, mod in model.named_modules():
+            self.hooks.append(mod.register_forward_pre_hook(self._enter(name)))
+            self.hooks.append(mod.register_forward_hook(self._leave))
+        self.saved = (F.relu, F.relu6, F.hardtanh, F.leaky_relu, torch.relu, torch.Tensor.relu)
+        s = self.saved
+
+        self.inside = False
+
+        def call(fn, x, lo, hi, slope, plain):
+            if self.inside:  # F.relu calls torch.relu: one call, not two
+                return plain()
+            y = self.visit(self.k, self.stack[-1], fn, x, lo, hi, slope)
+            self.k += 1
+            if y is not None:
+                return y
+            self.inside = True
+            try:
+                return plain()
+            finally:
+                self.inside = False
+
+        F.relu = lambda x, inplace=False: call('relu', x, 0.0, None, 0, lambda: s[0](x))
+        F.relu6 = lambda x, inplace=False: call('relu6', x, 0.0, 6.0, 0, lambda: s[1](x))
+        F.hardtanh = lambda x, min_val=-1.0, max_val=1.0, inplace=False: (
+            call('hardtanh', x, min_val, max_val, 0, lambda: s[2](x, min_val, max_val)) if min_val == 0 else s[2](x, min_val, max_val))
+        F.leaky_relu = lambda x, negative_slope=0.01, inplace=False: call('leaky_relu', x, 0.0, None, negative_slope, lambda: s[3](x, negative_slope))
+        torch.relu = lambda x: call('relu', x, 0.0, None, 0, lambda: s[4](x))
+        torch.Tensor.relu = lambda x: call('relu', x, 0.0, None, 0, lambda: s[5](x))
+
+    def _enter(self, name):
+        def hook(module, inputs):
+            self.stack.append(name)
+        return hook
+
+    def _leave(self, module, inputs, output):
+        self.stack.pop()
+
+    def close(self):
+        F.relu, F.relu6, F.hardtanh, F.leaky_relu, torch.relu, torch.Tensor.relu = self.saved
+        for h in self.hooks:
+            h.remove()
+
+
+def setup(name):
+    size = zoo.input_size(name)
+    model = zoo.build(name, 0)
+    zoo.calibrate(model, size)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    x = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        k = model(x).shape[1]
+    cot = torch.randn(2, k, generator=torch.Generator().manual_seed(3))
+    return copy.deepcopy(model).double(), x.double(), cot.double()
+
+
+def dump(a):
+    m64, x, _ = setup(a.model)
+    calls = []
+    with open(os.path.join(a.out, a.model + '-pre.bin'), 'wb') as f:
+        offset = 0
+
+        def visit(k, module, fn, t, lo, hi, slope):
+            nonlocal offset
+            arr = t.detach().contiguous().numpy()
+            f.write(arr.tobytes())
+            calls.append({'module': module, 'fn': fn, 'dims': list(arr.shape), 'offset': offset, 'lo': lo, 'hi': hi, 'slope': slope})
+            offset += arr.nbytes
+            return None
+        rec = Recorder(m64, visit)
+        try:
+            with torch.no_grad():
+                m64(x)
+        finally:
+            rec.close()
+    json.dump({'calls': calls}, open(os.path.join(a.out, a.model + '-pre.json'), 'w'))
+    print(json.dumps({'calls': len(calls)}))
+
+
+def force(a):
+    m64, x, cot = setup(a.model)
+    flips = json.load(open(os.path.join(a.out, a.model + '-flips.json')))['flips']
+    by_call = {}
+    for fl in flips:
+        by_call.setdefault(fl['call'], []).append(fl)
+
+    def visit(k, module, fn, t, lo, hi, slope):
+        if k not in by_call:
+            return None
+        # y = t · mask (+ hi where saturated): the same forward values up to the flipped units' tiny magnitudes, and
+        # the derivative WhiteBox took at each of them.
+        active = (t > lo) if hi is None else (t > lo) & (t < hi)
+        flat = active.reshape(-1).clone()
+        for fl in by_call[k]:
+            flat[fl['index']] = bool(fl['active'])
+        mask = flat.reshape(t.shape).to(t.dtype)
+        if slope:
+            return t * (mask + (1 - mask) * slope)
+        y = t * mask
+        if hi is not None:
+            y = y + hi * (t >= hi).to(t.dtype) * (1 - mask)
+        return y
+
+    xi = x.clone().requires_grad_(True)
+    rec = Recorder(m64, visit)
+    try:
+        (m64(xi) * cot).sum().backward()
+    finally:
+        rec.close()
+    g = xi.grad
+    with open(os.path.join(a.out, a.model + '-forced.bin'), 'wb') as f:
+        f.write(g.to(torch.float32).contiguous().numpy().tobytes())
+    print(json.dumps({'forcedUnits': len(flips)}))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('what', choices=['dump', 'force'])
+    ap.add_argument('--model', required=True)
+    ap.add_argument('--out', default='/tmp/whitebox-zoo')
+    a = ap.parse_args()
+    torch.set_num_threads(int(os.environ.get('ZOO_THREADS', '2')))
+    os.makedirs(a.out, exist_ok=True)
+    (dump if a.what == 'dump' else force)(a)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
