@@ -4,7 +4,7 @@ import {
   type LoadModelOptions, type Model, type ProgressCallback, type ReluRule, type SessionOptions, type Targets,
   type TensorData, RELU_RULES,
 } from '@whitebox/core';
-import { forwardModelBytes } from './graph.js';
+import { forwardModelBytes, type IrNode } from './graph.js';
 import { gradientGraphFromPrepared, prepareModel, type PreparedModel } from './gradient.js';
 import { defaultCamLayerOf, modelLayers } from './layers.js';
 import { readModel, tensorFromProto, tensorToProto, writeModel } from './proto.js';
@@ -81,19 +81,33 @@ export const SMALL_GRAPH_NODES = 64;
 /** Forward graphs larger than this open at 'disabled' (see below). */
 export const HUGE_GRAPH_NODES = 2500;
 
+/** Whether a MaxPool's windows overlap (a kernel side longer than its stride), as AlexNet's 3×3 stride-2 pools do. */
+function overlappingMaxPool(node: IrNode): boolean {
+  if (node.op !== 'MaxPool') return false;
+  const kernel = (node.attrs.kernel_shape as number[] | undefined) ?? [];
+  const strides = (node.attrs.strides as number[] | undefined) ?? [];
+  return kernel.some((k, i) => k > (strides[i] ?? 1));
+}
+
 /**
  * The ONNX Runtime optimization level a model's sessions open at unless the caller chooses one, from the forward
- * graph's node count:
- * - 'all' (NCHWc blocked-layout conv kernels, fastest) for small convnets such as SimpleCNN (≤ 64 nodes);
+ * graph (its node count and its max-pools):
+ * - 'all' (NCHWc blocked-layout conv kernels, fastest) for small convnets such as SimpleCNN (≤ 64 nodes) whose
+ *   max-pools do not overlap;
  * - 'extended' for larger graphs: under 'all' the blocked kernels sum in another order, and in deep ReLU networks the
  *   resulting float32 differences flip ReLU and max-pool decisions, so input gradients drift from PyTorch's (measured
  *   on torchvision models: GoogLeNet 4.1e-2, DenseNet-121 1.7e-2, MobileNetV2 5.8e-3 of max |gradient| at 'all';
- *   1.0e-6 at 'extended');
+ *   1.0e-6 at 'extended'); and for small graphs with overlapping max-pools, whose gradient routing 'all' gets wrong
+ *   outright (AlexNet, 21 nodes, 224², opset 17: input gradient 3.6e-3 from PyTorch's float32 and float64 results at
+ *   'all', 6.6e-7 at 'extended');
  * - 'disabled' above 2,500 nodes: the basic optimizers' session creation grows super-linearly (a 5,000-node ReLU
  *   chain's gradient graph: 45 s at 'basic', 53 s at 'extended', 7 s at 'disabled').
+ * `nodeCount` defaults to the graph's own (a cut sub-model passes its own count with the whole graph's pools).
  */
-export function sessionOptimizationLevel(forwardNodes: number): NonNullable<SessionOptions['graphOptimizationLevel']> {
-  return forwardNodes <= SMALL_GRAPH_NODES ? 'all' : forwardNodes <= HUGE_GRAPH_NODES ? 'extended' : 'disabled';
+export function sessionOptimizationLevel(graph: { nodes: readonly IrNode[] }, nodeCount = graph.nodes.length): NonNullable<SessionOptions['graphOptimizationLevel']> {
+  if (nodeCount > HUGE_GRAPH_NODES) return 'disabled';
+  if (nodeCount > SMALL_GRAPH_NODES || graph.nodes.some(overlappingMaxPool)) return 'extended';
+  return 'all';
 }
 
 class OnnxModel implements Model {
@@ -140,7 +154,7 @@ class OnnxModel implements Model {
     const o = this.options;
     return backend.createSession(bytes(), {
       device: o.device, threads: o.threads, enableProfiling: o.enableProfiling, profileFilePrefix: o.profileFilePrefix,
-      graphOptimizationLevel: o.graphOptimizationLevel ?? sessionOptimizationLevel(nodeCount), spinning: o.spinning,
+      graphOptimizationLevel: o.graphOptimizationLevel ?? sessionOptimizationLevel(this.prepared.graph, nodeCount), spinning: o.spinning,
     }).then((s) => { this.executionProvider = s.executionProvider; return s; });
   }
 
