@@ -23,7 +23,7 @@ export function progressBar(label: string): ProgressBar {
         last = now;
         const elapsed = (now - started) / 1000;
         const eta = p.done > 0 ? (elapsed / p.done) * (p.total - p.done) : NaN;
-        process.stderr.write(`${label}${p.stage ? ` [${p.stage}]` : ''}: ${p.done}/${p.total} (${Math.round((100 * p.done) / Math.max(1, p.total))}%) elapsed ${elapsed.toFixed(0)}s ETA ${Number.isFinite(eta) ? eta.toFixed(0) + 's' : '?'}\n`);
+        process.stderr.write(`${label}${p.stage ? ` [${p.stage}]` : ''}: ${Number.isInteger(p.done) ? p.done : p.done.toFixed(1)}/${p.total} (${Math.round((100 * p.done) / Math.max(1, p.total))}%) elapsed ${elapsed.toFixed(0)}s ETA ${Number.isFinite(eta) ? eta.toFixed(0) + 's' : '?'}\n`);
       },
       stop() {},
     };
