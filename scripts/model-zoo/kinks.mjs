@@ -20,7 +20,10 @@ export async function traceKinks({ python, script, out, name, threads, onnxPath,
     const graph = importModel(new Uint8Array(readFileSync(onnxPath)), onnxPath);
     const nodes = graph.nodes.filter((n) => FAMILY.has(n.op));
     if (nodes.length !== calls.length) return { error: `${calls.length} ReLU-family calls in PyTorch, ${nodes.length} nodes in the ONNX graph: not traced` };
-    const names = [...new Set(nodes.map((n) => n.inputs[0]))];
+    const pools = JSON.parse(readFileSync(files[1], 'utf8')).pools ?? [];
+    const poolNodes = graph.nodes.filter((n) => n.op === 'MaxPool');
+    if (poolNodes.length !== pools.length) return { error: `${pools.length} max-pool calls in PyTorch, ${poolNodes.length} MaxPool nodes in the ONNX graph: not traced` };
+    const names = [...new Set([...nodes, ...poolNodes].map((n) => n.inputs[0]))];
     const known = new Set(model.layers.map((l) => l.name));
     const missing = names.filter((n) => !known.has(n));
     if (missing.length) return { error: `pre-activation ${missing[0]} is not a layer: not traced` };
@@ -40,16 +43,55 @@ export async function traceKinks({ python, script, out, name, threads, onnxPath,
         }
       }
     }
-    if (flips.length === 0) return { flips: 0 };
-    writeFileSync(files[2], JSON.stringify({ flips }));
+    // Max-pool windows whose maximum is another element than in float64 (near-ties): WhiteBox routes the gradient to
+    // the first maximum of its float32 values.
+    const poolFlips = [];
+    for (let j = 0; j < pools.length; j++) {
+      const p = pools[j];
+      const [n, c, H, W] = p.dims;
+      const wb = r.layers[poolNodes[j].inputs[0]].activation.data;
+      const f64 = new Float64Array(pre.buffer.slice(pre.byteOffset + p.offset, pre.byteOffset + p.offset + n * c * H * W * 8));
+      const outSide = (len, k, s, pad) => {
+        const span = len + 2 * pad - k;
+        let o = (p.ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+        if (p.ceil && (o - 1) * s >= len + pad) o--;
+        return o;
+      };
+      const oh = outSide(H, p.kernel[0], p.stride[0], p.padding[0]);
+      const ow = outSide(W, p.kernel[1], p.stride[1], p.padding[1]);
+      for (let plane = 0; plane < n * c; plane++) {
+        const base = plane * H * W;
+        for (let oy = 0; oy < oh; oy++) {
+          for (let ox = 0; ox < ow; ox++) {
+            let a32 = -1; let a64 = -1;
+            for (let y = oy * p.stride[0] - p.padding[0], ye = Math.min(H, y + p.kernel[0]); y < ye; y++) {
+              if (y < 0) continue;
+              for (let xx = ox * p.stride[1] - p.padding[1], xe = Math.min(W, xx + p.kernel[1]); xx < xe; xx++) {
+                if (xx < 0) continue;
+                const i = y * W + xx;
+                if (a32 < 0 || wb[base + i] > wb[base + a32]) a32 = i;
+                if (a64 < 0 || f64[base + i] > f64[base + a64]) a64 = i;
+              }
+            }
+            if (a32 !== a64) poolFlips.push({ pool: j, module: p.module || '(top)', node: poolNodes[j].name, plane, out: oy * ow + ox, index: a32, gap: f64[base + a64] - f64[base + a32] });
+          }
+        }
+      }
+    }
+    if (flips.length === 0 && poolFlips.length === 0) return { flips: 0, windows: 0 };
+    writeFileSync(files[2], JSON.stringify({ flips, poolFlips }));
     const f = run('force');
     if (f.status !== 0) return { flips: flips.length, error: `kinks.py force failed: ${(f.stderr || '').trim().split('\n').pop()}` };
     const forced = new Float32Array(new Uint8Array(readFileSync(files[3])).buffer);
-    const worst = flips.reduce((a, b) => (b.dist > a.dist ? b : a));
     return {
       flips: flips.length,
-      units: flips.slice(0, 5).map((u) => `${u.module} (${u.node}) #${u.index}: float64 ${u.float64.toExponential(2)}, WhiteBox ${u.float32.toExponential(2)}`),
-      maxDistance: worst.dist,
+      windows: poolFlips.length,
+      units: [
+        ...flips.slice(0, 5).map((u) => `${u.module} (${u.node}) #${u.index}: float64 ${u.float64.toExponential(2)}, WhiteBox ${u.float32.toExponential(2)}`),
+        ...poolFlips.slice(0, 3).map((u) => `max-pool ${u.module} (${u.node}) plane ${u.plane} window ${u.out}: float64 maximum ${u.gap.toExponential(2)} above WhiteBox's`),
+      ],
+      maxDistance: Math.max(0, ...flips.map((u) => u.dist)),
+      maxGap: Math.max(0, ...poolFlips.map((u) => u.gap)),
       forced: relMax(inputGradient.data, forced),
     };
   } finally {

@@ -52,6 +52,25 @@ class Recorder:
             finally:
                 self.inside = False
 
+        self.visit_pool = None
+        self.j = 0
+        self.saved_pool = F.max_pool2d
+        sp = self.saved_pool
+
+        def pair(v):
+            return list(v) if isinstance(v, (list, tuple)) else [v, v]
+
+        def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+            plain = lambda: sp(x, kernel_size, stride, padding, dilation, ceil_mode=ceil_mode, return_indices=return_indices)  # noqa: E731
+            if self.visit_pool is None or return_indices or pair(dilation) != [1, 1]:
+                return plain()
+            k = pair(kernel_size)
+            st = pair(stride if stride not in (None, []) else kernel_size)
+            y = self.visit_pool(self.j, self.stack[-1], x, k, st, pair(padding), ceil_mode)
+            self.j += 1
+            return plain() if y is None else y
+        F.max_pool2d = max_pool2d
+
         F.relu = lambda x, inplace=False: call('relu', x, 0.0, None, 0, lambda: s[0](x))
         F.relu6 = lambda x, inplace=False: call('relu6', x, 0.0, 6.0, 0, lambda: s[1](x))
         F.hardtanh = lambda x, min_val=-1.0, max_val=1.0, inplace=False: (
@@ -70,6 +89,7 @@ class Recorder:
 
     def close(self):
         F.relu, F.relu6, F.hardtanh, F.leaky_relu, torch.relu, torch.Tensor.relu = self.saved
+        F.max_pool2d = self.saved_pool
         for h in self.hooks:
             h.remove()
 
@@ -100,19 +120,30 @@ def dump(a):
             calls.append({'module': module, 'fn': fn, 'dims': list(arr.shape), 'offset': offset, 'lo': lo, 'hi': hi, 'slope': slope})
             offset += arr.nbytes
             return None
+        pools = []
+
+        def visit_pool(j, module, t, kernel, stride, padding, ceil):
+            nonlocal offset
+            arr = t.detach().contiguous().numpy()
+            f.write(arr.tobytes())
+            pools.append({'module': module, 'dims': list(arr.shape), 'offset': offset, 'kernel': kernel, 'stride': stride, 'padding': padding, 'ceil': bool(ceil)})
+            offset += arr.nbytes
+            return None
         rec = Recorder(m64, visit)
+        rec.visit_pool = visit_pool
         try:
             with torch.no_grad():
-                m64(x)
+                y = m64(x)
         finally:
             rec.close()
-    json.dump({'calls': calls}, open(os.path.join(a.out, a.model + '-pre.json'), 'w'))
-    print(json.dumps({'calls': len(calls)}))
+        del y
+    json.dump({'calls': calls, 'pools': pools}, open(os.path.join(a.out, a.model + '-pre.json'), 'w'))
+    print(json.dumps({'calls': len(calls), 'pools': len(pools)}))
 
 
 def force(a):
     m64, x, cot = setup(a.model)
-    flips = json.load(open(os.path.join(a.out, a.model + '-flips.json')))['flips']
+    flips = json.load(open(os.path.join(a.out, a.model + '-flips.json'))).get('flips', [])
     by_call = {}
     for fl in flips:
         by_call.setdefault(fl['call'], []).append(fl)
@@ -134,8 +165,24 @@ def force(a):
             y = y + hi * (t >= hi).to(t.dtype) * (1 - mask)
         return y
 
+    pool_flips = {}
+    for fl in json.load(open(os.path.join(a.out, a.model + '-flips.json'))).get('poolFlips', []):
+        pool_flips.setdefault(fl['pool'], []).append(fl)
+    saved_pool = F.max_pool2d
+
+    def visit_pool(j, module, t, kernel, stride, padding, ceil):
+        if j not in pool_flips:
+            return None
+        y, idx = saved_pool(t, kernel, stride, padding, ceil_mode=ceil, return_indices=True)
+        n, c, oh, ow = y.shape
+        flat = idx.reshape(n * c, oh * ow).clone()
+        for fl in pool_flips[j]:
+            flat[fl['plane'], fl['out']] = fl['index']
+        return t.reshape(n, c, -1).gather(2, flat.reshape(n, c, -1)).reshape(n, c, oh, ow)
+
     xi = x.clone().requires_grad_(True)
     rec = Recorder(m64, visit)
+    rec.visit_pool = visit_pool
     try:
         (m64(xi) * cot).sum().backward()
     finally:
@@ -143,7 +190,7 @@ def force(a):
     g = xi.grad
     with open(os.path.join(a.out, a.model + '-forced.bin'), 'wb') as f:
         f.write(g.to(torch.float32).contiguous().numpy().tobytes())
-    print(json.dumps({'forcedUnits': len(flips)}))
+    print(json.dumps({'forcedUnits': len(flips), 'forcedWindows': sum(len(v) for v in pool_flips.values())}))
 
 
 def main():

@@ -176,9 +176,10 @@ async function compare(base) {
       row.kinks = t;
       if (t.forced !== undefined && t.forced < 1e-3 && Math.max(row.guided, row.guided64) < 1e-2) {
         row.status = 'match (float32 kinks)';
-        row.detail = `${t.flips} unit(s) on the other side of a ReLU kink than in float64 (|pre-activation| ≤ ${fmt(t.maxDistance)}; ${t.units[0]}); with them on WhiteBox's side PyTorch's float64 input gradient is within ${fmt(t.forced)} of WhiteBox's. Default layer \`${row.defaultLayer}\``;
+        const what = [t.flips ? `${t.flips} unit(s) on the other side of a ReLU kink than in float64 (|pre-activation| ≤ ${fmt(t.maxDistance)})` : '', t.windows ? `${t.windows} max-pool window(s) with another maximum (float64 gap ≤ ${fmt(t.maxGap)})` : ''].filter(Boolean).join(' and ');
+        row.detail = `${what}; e.g. ${t.units[0]}. With them on WhiteBox's side, PyTorch's float64 input gradient is within ${fmt(t.forced)} of WhiteBox's. Default layer \`${row.defaultLayer}\``;
       } else {
-        row.detail = t.error ?? `${t.flips} kink unit(s); with them forced, WhiteBox vs float64 ${fmt(t.forced)}`;
+        row.detail = t.error ?? `${t.flips} ReLU unit(s), ${t.windows} max-pool window(s) on the other side; with them forced, WhiteBox vs float64 ${fmt(t.forced)}`;
       }
     }
     if (!ok && ok64) row.detail = `WhiteBox is within ${fmt(Math.max(row.inputGrad64, row.guided64))} of PyTorch's float64 result; PyTorch's float32 input gradient is ${fmt(row.torch32vs64)} from it (guided ${fmt(row.guidedTorch32vs64)}): a float32 kink on PyTorch's side. Default layer \`${row.defaultLayer}\``;
@@ -210,6 +211,17 @@ function render() {
     'on a batch of 2 seeded images: logits, the input gradient of a random cotangent, guided backprop, and Grad-CAM at the',
     "conventional layer (pytorch-grad-cam's choice per family); plus WhiteBox's default CAM layer and how its map",
     'correlates with the conventional one. Errors are max |WhiteBox − PyTorch| / max |PyTorch|.',
+    '',
+    'The references are computed twice, in float32 (what PyTorch users get) and in float64 (the same weights cast up:',
+    'the exact answer up to float64 rounding). Statuses: **match** — logits within 1e-4, input gradient, guided backprop',
+    'and Grad-CAM within 1e-3 of float32 PyTorch; **match (float64)** — within those bounds of float64 PyTorch, while',
+    "float32 PyTorch is not (a unit within float32 rounding of a ReLU kink lands on the other side in PyTorch's own",
+    'float32 computation); **match (float32 kinks)** — the input gradient differs from both, and the kink trace',
+    "(`scripts/model-zoo/kinks.py`) finds the units where WhiteBox's float32 pre-activation is on the other side of a",
+    'ReLU/ReLU6 kink than the float64 one; with exactly those units put on WhiteBox\'s side, the float64 input gradient',
+    'equals WhiteBox\'s within 1e-3 (the unit, its pre-activation and the remaining error are in the detail column);',
+    '**mismatch** — anything else. A unit whose pre-activation is 1e-7 from 0 switches the gradient path through it,',
+    'so either side is a correct float32 answer; such units are rare (one in 10⁵–10⁶ here) but a deep network has millions.',
     '',
     `Command: \`pnpm build && node scripts/model-zoo/run.mjs --models all --opsets 13,17\` (Debian python3-torch ${list.find((r) => r.torch)?.torch ?? '1.13'}, ${threads} threads).`,
     `Host: ${cpus()[0]?.model ?? 'unknown'}; ${new Date().toISOString().slice(0, 10)}. Outcome counts: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}.`,

@@ -55,8 +55,8 @@ def conventional_layer(name, model):
         return 'encoder.layers.encoder_layer_%d.ln_1' % (len(model.encoder.layers) - 1)
     if name.startswith('swin'):
         return 'permute'
-    if name.startswith('maxvit'):
-        return 'blocks'
+    if name.startswith('maxvit'):  # blocks is a ModuleList (never called itself): its last stage
+        return 'blocks.%d' % (len(model.blocks) - 1)
     return None
 
 
