@@ -99,11 +99,11 @@ function scopeTensor(layers, path) {
   return inside[inside.length - 1];
 }
 
-function camAt(result, layerInfo) {
+function camAt(result, layerInfo, relu = true) {
   let { activation, gradient } = result;
   if (layerInfo.kind === 'tokens') { activation = tokensToGrid(activation, layerInfo.grid); gradient = tokensToGrid(gradient, layerInfo.grid); }
   if (activation.dims.length !== 4) return undefined;
-  return camFromLayer(activation, gradient, true);
+  return camFromLayer(activation, gradient, relu);
 }
 
 /**
@@ -164,14 +164,20 @@ async function compare(base) {
         const ref = arr('cam');
         if (cam && cam.size === ref.size) {
           if (ref.data.some((v) => v !== 0)) row.camAtConventional = relMax(cam.data, ref.data);
-          else row.camNote = 'reference Grad-CAM is all zeros (ReLU of a negative map)';
+          else if (meta.arrays.cam_raw) {
+            // Every channel-weighted sum is negative (random-weight ViTs): compare the maps before the ReLU.
+            row.camAtConventional = relMax(camAt(r.layers[conv.name], conv, false).data, arr('cam_raw').data);
+            row.camNote = 'Grad-CAM compared before its ReLU (the reference map is all negative)';
+          } else row.camNote = 'reference Grad-CAM is all zeros (ReLU of a negative map)';
         }
         row.defaultIsConventional = conv.name === model.defaultCamLayer;
         const def = model.layers.find((l) => l.name === model.defaultCamLayer);
         if (def) {
           const rd = await model.gradients(x, target, { layers: [def.name], inputGradient: false });
-          const camD = camAt(rd.layers[def.name], def);
-          if (camD) row.defaultVsConventionalCorr = +pearson(upsample(camD, meta.size, meta.size).data, upsample(ref, meta.size, meta.size).data).toFixed(4);
+          const beforeRelu = !ref.data.some((v) => v !== 0) && !!meta.arrays.cam_raw;
+          const camD = camAt(rd.layers[def.name], def, !beforeRelu);
+          const refD = beforeRelu ? arr('cam_raw') : ref;
+          if (camD) row.defaultVsConventionalCorr = +pearson(upsample(camD, meta.size, meta.size).data, upsample(refD, meta.size, meta.size).data).toFixed(4);
         }
       }
     }

@@ -239,8 +239,10 @@ def main():
             g_ = g_[:, 1:, :].reshape(n, hw, hw, c).permute(0, 3, 1, 2)
             meta['camTokens'] = True
         w = g_.mean(dim=(2, 3), keepdim=True)
-        cam = torch.relu((w * a_).sum(1, keepdim=True))
+        raw = (w * a_).sum(1, keepdim=True)
+        cam = torch.relu(raw)
         refs['cam'] = cam
+        refs['cam_raw'] = raw  # before the ReLU: random-weight ViTs give all-negative maps
         meta['camShape'] = list(cam.shape)
         meta['camActShape'] = list(store['a'].shape)
     offset = 0
