@@ -32,11 +32,22 @@ export class WhiteBoxError extends Error {
   readonly details: Record<string, unknown>;
 
   constructor(code: WhiteBoxErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(message, options);
+    super(oneLine(message), options);
     this.name = 'WhiteBoxError';
     this.code = code;
     this.details = details;
   }
+}
+
+/**
+ * A message on one line: names read from a corrupt file (a node name with newlines and control bytes) or raw
+ * multi-line runtime text would otherwise break the message apart; line breaks become spaces, other control
+ * characters \\xNN escapes.
+ */
+function oneLine(message: string): string {
+  const s = String(message);
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(s) ? s.replace(/\s*[\r\n]+\s*/g, ' ').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : s;
 }
 
 export function invalidArgument(message: string, details: Record<string, unknown> = {}): WhiteBoxError {

@@ -117,3 +117,12 @@ describe('readFileCapped', () => {
     }
   });
 });
+
+describe('error messages', () => {
+  it('are one line: newlines from a corrupt file or runtime text become spaces, control bytes \\xNN escapes (fuzz case model.bitflip#17)', () => {
+    const err = new WhiteBoxError('INVALID_MODEL', `has a node without an op type (bn3"\u0012CatchNormalization*\n  epsilon\u0007\r\n\nrelu3); the file is probably corrupt`);
+    expect(err.message).not.toMatch(/[\u0000-\u001f]/);
+    expect(err.message).toBe('has a node without an op type (bn3"\\x12CatchNormalization* epsilon\\x07 relu3); the file is probably corrupt');
+    expect(new WhiteBoxError('RUNTIME_ERROR', 'plain message').message).toBe('plain message');
+  });
+});
