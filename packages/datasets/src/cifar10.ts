@@ -37,6 +37,7 @@ export interface LoadCifar10Options {
  * The byte length must be a multiple of 3073 and every label < 10.
  */
 export function parseCifar10Batch(bytes: Uint8Array, file: string, limit?: number): { images: Uint8Array; labels: Uint8Array; count: number } {
+  checkLimitOption(limit, 'limit');
   if (bytes.length === 0) throw new WhiteBoxError('INVALID_DATA', `${file}: empty CIFAR-10 batch file`, { file });
   if (bytes.length % CIFAR10_RECORD_BYTES !== 0) {
     throw new WhiteBoxError(

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MNIST_FILES, encodeIdx, loadCifar10Dir, loadMnist, readDataFile } from '../src/index.js';
+import { MNIST_FILES, encodeIdx, loadCifar10Dir, loadMnist, parseCifar10Batch, readDataFile } from '../src/index.js';
+import { WhiteBoxError } from '@whitebox/core';
 
 const tmp: string[] = [];
 afterAll(() => tmp.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -73,5 +74,19 @@ describe('readDataFile', () => {
     const big = join(dir, 'big.bin');
     writeFileSync(big, new Uint8Array(2000));
     expect(() => readDataFile(big, { maxBytes: 1000 })).toThrow(/big\.bin is 2,000 bytes, above the limit of 1,000 bytes/);
+  });
+});
+
+describe('parseCifar10Batch limit', () => {
+  it('a negative or fractional limit is INVALID_ARGUMENT, not a RangeError (fuzz case data.cifar#4)', () => {
+    const records = new Uint8Array(2 * 3073);
+    for (const limit of [-1, 0.5, NaN]) {
+      let err: unknown;
+      try { parseCifar10Batch(records, 'batch.bin', limit); } catch (e) { err = e; }
+      expect(err, String(limit)).toBeInstanceOf(WhiteBoxError);
+      expect((err as WhiteBoxError).code).toBe('INVALID_ARGUMENT');
+      expect((err as Error).message).toMatch(/limit must be an integer ≥ 0/);
+    }
+    expect(parseCifar10Batch(records, 'batch.bin', 1).count).toBe(1);
   });
 });
