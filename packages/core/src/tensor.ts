@@ -173,3 +173,12 @@ export function expectShape(t: Tensor<TensorData>, expected: readonly (number | 
     throw new WhiteBoxError('SHAPE_MISMATCH', `${what}: expected shape [${shown.join(', ')}], got ${formatShape(t.dims)}`, { expected, got: t.dims });
   }
 }
+
+/** What a value is, for messages about a value that should have been a Tensor: 'a Tensor [2, 3]', 'null', 'a plain object (not a core Tensor)'. */
+export function describeTensorArg(v: unknown): string {
+  if (v instanceof Tensor) return `${v.dtype} ${formatShape(v.dims)}`;
+  if (v === null || v === undefined) return String(v);
+  if (typeof v !== 'object') return `${typeof v} ${String(v).slice(0, 40)} (not a core Tensor)`;
+  const name = (v as object).constructor?.name;
+  return `${name && name !== 'Object' ? `a ${name}` : 'a plain object'} (not a core Tensor; build inputs with new Tensor(data, dims))`;
+}

@@ -1,5 +1,5 @@
 import {
-  LIMITS, Rng, Tensor, WhiteBoxError, batchRanges, checkLimit, checkSessionOptions, readFileCapped, type CappedReadFs, concatBatch, formatShape, mapBatches, resolveBackend, targetsToCotangent,
+  LIMITS, Rng, Tensor, WhiteBoxError, describeTensorArg, batchRanges, checkLimit, checkSessionOptions, readFileCapped, type CappedReadFs, concatBatch, formatShape, mapBatches, resolveBackend, targetsToCotangent,
   type Device, type ForwardFromOptions, type ForwardResult, type GradientOptions, type GradientResult, type InferenceSession, type LayerInfo,
   type LoadModelOptions, type Model, type ProgressCallback, type ReluRule, type SessionOptions, type Targets,
   type TensorData, RELU_RULES,
@@ -162,7 +162,7 @@ class OnnxModel implements Model {
     const expected = this.inputShape;
     const ok = input instanceof Tensor && input.dims.length === expected.length && expected.every((d, i) => i === 0 || d === input.dims[i]) && input.dims[0]! > 0;
     if (!ok) {
-      throw new WhiteBoxError('SHAPE_MISMATCH', `model${this.source ? ` ${this.source}` : ''} input '${this.inputName}': expected shape [N, ${expected.slice(1).join(', ')}], got ${input instanceof Tensor ? formatShape(input.dims) : String(input)}`, { expected, got: input?.dims });
+      throw new WhiteBoxError('SHAPE_MISMATCH', `model${this.source ? ` ${this.source}` : ''} input '${this.inputName}': expected shape [N, ${expected.slice(1).join(', ')}], got ${input instanceof Tensor ? formatShape(input.dims) : describeTensorArg(input)}`, { expected, got: input instanceof Tensor ? input.dims : undefined });
     }
     if (input.dtype !== 'float32') throw new WhiteBoxError('INVALID_ARGUMENT', `model input '${this.inputName}' must be float32 pixels in [0, 1], got ${input.dtype}`);
     const d = input.data as Float32Array;

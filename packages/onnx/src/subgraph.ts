@@ -1,5 +1,5 @@
 import {
-  Tensor, WhiteBoxError, concatBatch, formatShape, type ForwardFromOptions, type InferenceSession, type TensorData,
+  Tensor, WhiteBoxError, concatBatch, describeTensorArg, formatShape, type ForwardFromOptions, type InferenceSession, type TensorData,
 } from '@whitebox/core';
 import { graphToModelBytes } from './builder.js';
 import { importModel, initsToProto, nodesToProto, outputOpset, type IrGraph, type IrNode } from './graph.js';
@@ -111,7 +111,7 @@ export async function runCutModel(
 ): Promise<Tensor> {
   const expected = cut.layerShape.slice(1);
   if (!(activation instanceof Tensor) || activation.dtype !== 'float32' || activation.rank !== cut.layerShape.length || expected.some((d, i) => d !== activation.dims[i + 1]) || activation.batchSize < 1) {
-    const got = activation instanceof Tensor ? `${activation.dtype} ${formatShape(activation.dims)}` : String(activation);
+    const got = activation instanceof Tensor ? `${activation.dtype} ${formatShape(activation.dims)}` : describeTensorArg(activation);
     throw new WhiteBoxError('SHAPE_MISMATCH', `forwardFrom: the activation for layer '${cut.layer}' must be float32 [N ≥ 1, ${expected.join(', ')}], got ${got}`, { layer: cut.layer, expected, got: activation?.dims });
   }
   const d = activation.data;

@@ -248,3 +248,19 @@ describe('Gemm with both operands computed from the input', () => {
     }
   });
 });
+
+describe('input that is not a Tensor', () => {
+  it('is named in the message, not "[object Object]" (fuzz case api.call#37)', async () => {
+    const { loadModel, buildSimpleCnn } = await import('@whitebox/onnx');
+    await import('@whitebox/backend-node');
+    const model = await loadModel(buildSimpleCnn({ channels: 1, height: 8, width: 8, widths: [2, 2, 2], hidden: 4 }), { threads: 1 });
+    try {
+      const plain = { dims: [1, 1, 8, 8], data: new Float32Array(64), dtype: 'float32' };
+      await expect(model.forward(plain as never)).rejects.toThrow(/got a plain object \(not a core Tensor/);
+      await expect(model.gradients(null as never, 0)).rejects.toThrow(/expected shape \[N, 1, 8, 8\], got null/);
+      await expect(model.forward(new Float32Array(64) as never)).rejects.toThrow(/got a Float32Array \(not a core Tensor/);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
