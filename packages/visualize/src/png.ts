@@ -66,6 +66,61 @@ export function pngSize(bytes: Uint8Array, source = 'PNG data'): { width: number
   return { width, height };
 }
 
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * Checks that a PNG's IDAT chunks inflate to every row its header declares (pngjs fills missing rows with zeros,
+ * so a truncated file or one without image data decoded as a partly black picture): INVALID_DATA otherwise.
+ */
+async function checkImageData(bytes: Uint8Array, source: string, width: number, height: number): Promise<void> {
+  const bad = (why: string): never => {
+    throw new WhiteBoxError('INVALID_DATA', `${source} is not a readable PNG: ${why}`, { file: source });
+  };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bitDepth = bytes[24]!;
+  const colorType = bytes[25]!;
+  const interlace = bytes[28]!;
+  const channels = CHANNELS[colorType];
+  if (channels === undefined || ![1, 2, 4, 8, 16].includes(bitDepth) || interlace > 1) return; // pngjs names these
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (let at = 8; at + 8 <= bytes.length;) {
+    const len = view.getUint32(at, false);
+    const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
+    if (type === 'IDAT') { const p = bytes.subarray(at + 8, Math.min(bytes.length, at + 8 + len)); parts.push(p); size += p.length; }
+    if (type === 'IEND') break;
+    at += 12 + len;
+  }
+  if (parts.length === 0) bad('no IDAT chunk (no image data)');
+  const bpp = channels * bitDepth;
+  const rowBytes = (w: number) => 1 + Math.ceil((w * bpp) / 8);
+  let expected = 0;
+  if (interlace === 0) expected = height * rowBytes(width);
+  else {
+    // Adam7: seven passes over sub-grids (start x, start y, step x, step y).
+    for (const [sx, sy, dx, dy] of [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const) {
+      const pw = Math.ceil((width - sx) / dx);
+      const ph = Math.ceil((height - sy) / dy);
+      if (pw > 0 && ph > 0) expected += ph * rowBytes(pw);
+    }
+  }
+  // A variable specifier, so that browser bundlers neither resolve nor bundle node:zlib (decoding needs Node anyway).
+  const zlibModule = 'node:zlib';
+  const zlib = (await import(/* @vite-ignore */ zlibModule)) as typeof import('node:zlib');
+  const data = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) { data.set(p, o); o += p.length; }
+  let got: number;
+  try {
+    // Partial output of a truncated stream is kept (sync flush), so that the message can say how much is there.
+    got = zlib.inflateSync(data, { maxOutputLength: Math.max(1, expected), finishFlush: zlib.constants.Z_SYNC_FLUSH }).length;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return; // more data than rows: pngjs ignores the rest
+    return bad(`its image data is corrupt (${(err as Error).message})`);
+  }
+  if (got < expected) bad(`its image data holds ${got.toLocaleString('en-US')} of the ${expected.toLocaleString('en-US')} bytes that ${width}×${height} pixels need (truncated?)`);
+}
+
 /** PNG bytes → RGBA picture (any PNG color type / bit depth pngjs reads); `source` names the file in errors. */
 export async function decodePng(bytes: Uint8Array, source = 'PNG data', options: DecodePngOptions = {}): Promise<RgbaImage> {
   const maxPixels = options.maxPixels ?? LIMITS.imagePixels;
@@ -77,6 +132,7 @@ export async function decodePng(bytes: Uint8Array, source = 'PNG data', options:
       { file: source, width, height, limit: maxPixels },
     );
   }
+  await checkImageData(bytes, source, width, height);
   const { PNG } = await loadPngjs();
   const Buffer = nodeBuffer();
   try {

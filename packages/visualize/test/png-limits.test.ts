@@ -34,3 +34,46 @@ describe('PNG pixel limit', () => {
     expect((await decodePng(good)).width).toBe(3);
   });
 });
+
+describe('PNG image data', () => {
+  /** A valid PNG's chunks, with IDAT replaced by `idat` (or removed), checksums not recomputed (pngjs checks them). */
+  async function withIdat(transform: (idat: Uint8Array) => Uint8Array | undefined): Promise<Uint8Array> {
+    const { deflateSync } = await import('node:zlib');
+    const png = await encodePng({ width: 6, height: 5, data: new Uint8Array(120).fill(90) });
+    const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+    const parts: Uint8Array[] = [png.subarray(0, 8)];
+    for (let at = 8; at < png.length;) {
+      const len = view.getUint32(at, false);
+      const type = String.fromCharCode(...png.subarray(at + 4, at + 8));
+      if (type === 'IDAT') {
+        const raw = (await import('node:zlib')).inflateSync(png.subarray(at + 8, at + 8 + len));
+        const t = transform(raw);
+        if (t) {
+          const data = deflateSync(t);
+          const chunk = new Uint8Array(12 + data.length);
+          new DataView(chunk.buffer).setUint32(0, data.length, false);
+          chunk.set(png.subarray(at + 4, at + 8), 4);
+          chunk.set(data, 8);
+          // CRC over type + data.
+          let c = 0xffffffff;
+          for (const b of chunk.subarray(4, 8 + data.length)) { c ^= b; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; }
+          new DataView(chunk.buffer).setUint32(8 + data.length, (c ^ 0xffffffff) >>> 0, false);
+          parts.push(chunk);
+        }
+      } else {
+        parts.push(png.subarray(at, at + 12 + len));
+      }
+      at += 12 + len;
+    }
+    const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+    let o = 0;
+    for (const p of parts) { out.set(p, o); o += p.length; }
+    return out;
+  }
+
+  it('a PNG without IDAT, or whose image data stops early, is INVALID_DATA, not a partly black picture (fuzz cases data.png#10, #15)', async () => {
+    expect((await decodePng(await withIdat((d) => d), 'ok.png')).width).toBe(6);
+    await expect(decodePng(await withIdat(() => undefined), 'none.png')).rejects.toThrow(/none\.png is not a readable PNG: no IDAT chunk/);
+    await expect(decodePng(await withIdat((d) => d.subarray(0, d.length >> 1)), 'half.png')).rejects.toThrow(/half\.png is not a readable PNG: its image data holds \d+ of the 125 bytes that 6×5 pixels need/);
+  });
+});
