@@ -29,9 +29,10 @@ for (const register of [registerRun, registerExplain, registerTrain, registerEva
 /** Exit code of an error: 2 for usage errors, 1 otherwise. */
 function fail(err: unknown): never {
   if (err instanceof CommanderError) {
-    // Help and --version end here too, with exit code 0; commander has already printed the message.
-    const ok = err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
-    process.exit(ok ? err.exitCode : USAGE_EXIT_CODE);
+    // Help and --version end here too, with exit code 0; commander has already printed the message. Help printed
+    // because no command was given (commander.help, exit code 1) is a usage error like any other: exit code 2.
+    const ok = err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
+    process.exit(ok ? 0 : USAGE_EXIT_CODE);
   }
   if (err instanceof WhiteBoxError) {
     process.stderr.write(`whitebox: error [${err.code}]: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);

@@ -154,6 +154,13 @@ describe('the whitebox binary: exit code 2 and one line for bad arguments, named
     expect(oneLine(r.stderr), r.stderr).toBe(true);
   });
 
+  it('no command is a usage error like the others: help on stderr, exit code 2, not 1 (fuzz case cli.invocation#17)', async () => {
+    const r = await cli([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^Usage: whitebox/m);
+    expect((await cli(['--help'])).code).toBe(0);
+  });
+
   it('names a device, a FIFO and a directory given as the model, without hanging (exit code 1, one line)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wb-cli-fifo-'));
     try {
