@@ -65,16 +65,16 @@ export interface Category {
 export const CATEGORIES: readonly Category[] = [
   { name: 'model.random-bytes', description: 'random bytes (some starting like a ModelProto) as an ONNX model', full: 60, sample: 12, runner: 'js' },
   { name: 'model.truncate', description: 'shipped and tiny models cut at a random point', full: 100, sample: 15, runner: 'js' },
-  { name: 'model.bitflip', description: '1–32 bit flips in a shipped or tiny model (half in the structure, not the weights)', full: 150, sample: 25, runner: 'js' },
-  { name: 'model.byte-edit', description: 'overwritten, inserted, deleted, duplicated byte ranges; a file concatenated with itself; maximal varints', full: 120, sample: 20, runner: 'js' },
+  { name: 'model.bitflip', description: '1–32 bit flips in a shipped or tiny model (half in the structure, not the weights)', full: 150, sample: 20, runner: 'js' },
+  { name: 'model.byte-edit', description: 'overwritten, inserted, deleted, duplicated byte ranges; a file concatenated with itself; maximal varints', full: 120, sample: 15, runner: 'js' },
   { name: 'model.mutant', description: `one structured mutation of a SimpleCNN (${MUTATION_NAMES.length} kinds: missing/extra inputs, bad attributes, NaN weights, cycles, unknown ops, huge shapes, ...)`, full: 3 * MUTATION_NAMES.length, sample: MUTATION_NAMES.length, runner: 'js' },
-  { name: 'model.mutant-multi', description: '2–3 random structured mutations combined', full: 100, sample: 15, runner: 'js' },
+  { name: 'model.mutant-multi', description: '2–3 random structured mutations combined', full: 100, sample: 10, runner: 'js' },
   { name: 'model.built', description: `models built from scratch (${BUILT_NAMES.join(', ')})`, full: 80, sample: 14, runner: 'js' },
-  { name: 'data.mnist', description: 'MNIST IDX directories with one file broken (magic, rank, dims, truncation, labels, gzip corruption and bombs, FIFOs, devices)', full: 100, sample: 20, runner: 'js' },
+  { name: 'data.mnist', description: 'MNIST IDX directories with one file broken (magic, rank, dims, truncation, labels, gzip corruption and bombs, FIFOs, devices)', full: 100, sample: 16, runner: 'js' },
   { name: 'data.cifar', description: 'CIFAR-10 binary records and directories (lengths, labels, limits, /dev/zero, gzip bombs)', full: 50, sample: 10, runner: 'js' },
-  { name: 'data.png', description: 'PNG inputs: random, truncated, bit flips, huge declared sizes, bad headers, bombs within the pixel limit', full: 100, sample: 20, runner: 'js' },
-  { name: 'api.call', description: 'bad arguments to loadModel, forward, gradients and the attribution methods', full: 160, sample: 40, runner: 'js' },
-  { name: 'cli.invocation', description: 'bad whitebox command lines: option values, --out paths, --model devices/FIFOs/mutants, --methods names', full: 120, sample: 30, runner: 'cli' },
+  { name: 'data.png', description: 'PNG inputs: random, truncated, bit flips, huge declared sizes, bad headers, bombs within the pixel limit', full: 100, sample: 16, runner: 'js' },
+  { name: 'api.call', description: 'bad arguments to loadModel, forward, gradients and the attribution methods (about 290 calls)', full: 300, sample: 30, runner: 'js' },
+  { name: 'cli.invocation', description: 'bad whitebox command lines: option values, --out paths, --model devices/FIFOs/mutants, --methods names', full: 120, sample: 24, runner: 'cli' },
 ];
 
 /** A 32-bit seed from the corpus seed, category and index (FNV-1a). */
@@ -363,9 +363,10 @@ export function apiCallTotal(): number {
 }
 
 async function apiCase(rng: Rng, index: number): Promise<CaseResult> {
-  // The list is fixed (its order shuffled with a fixed seed), so the index picks one call.
+  // The list is fixed (its order shuffled with a fixed seed); the index picks one call through a stride that is
+  // prime to the list's length, so a sample's first indices spread over the whole list and the full corpus covers it.
   const calls = apiCalls(new Rng(7));
-  const call = calls[index % calls.length]!;
+  const call = calls[(index * 7919) % calls.length]!;
   const { loadModel } = await onnx();
   let model: Model | undefined;
   try {
