@@ -72,6 +72,7 @@ export const CATEGORIES: readonly Category[] = [
   { name: 'model.built', description: `models built from scratch (${BUILT_NAMES.join(', ')})`, full: 80, sample: 14, runner: 'js' },
   { name: 'data.mnist', description: 'MNIST IDX directories with one file broken (magic, rank, dims, truncation, labels, gzip corruption and bombs, FIFOs, devices)', full: 100, sample: 16, runner: 'js' },
   { name: 'data.cifar', description: 'CIFAR-10 binary records and directories (lengths, labels, limits, /dev/zero, gzip bombs)', full: 50, sample: 10, runner: 'js' },
+  { name: 'data.download', description: 'the dataset downloader against hostile servers on 127.0.0.1 (stalls, silence, 1 byte/s, oversized bodies, resets, bad checksums, redirect loops, bad ranges)', full: 42, sample: 14, runner: 'js' },
   { name: 'data.png', description: 'PNG inputs: random, truncated, bit flips, huge declared sizes, bad headers, bombs within the pixel limit', full: 100, sample: 16, runner: 'js' },
   { name: 'api.call', description: 'bad arguments to loadModel, forward, gradients and the attribution methods (about 290 calls)', full: 300, sample: 30, runner: 'js' },
   { name: 'cli.invocation', description: 'bad whitebox command lines: option values, --out paths, --model devices/FIFOs/mutants, --methods names', full: 120, sample: 24, runner: 'cli' },
@@ -198,12 +199,16 @@ function modelCase(category: string, rng: Rng, index: number): ModelCase {
   throw new Error(`unknown model category ${category}`);
 }
 
-async function dataCase(category: string, rng: Rng): Promise<CaseResult> {
+async function dataCase(category: string, rng: Rng, index: number): Promise<CaseResult> {
   const ds = await import('@whitebox/datasets');
   const data = await import('./data.js');
   const dir = mkdtempSync(join(tmpdir(), 'wb-fuzz-data-'));
   let what = category;
   try {
+    if (category === 'data.download') {
+      what = 'downloader';
+      return await (await import('./download.js')).downloadCase(rng, index, dir);
+    }
     if (category === 'data.mnist') {
       const c = data.writeMnistDir(rng, dir);
       what = c.what;
@@ -396,7 +401,7 @@ export async function executeCase(c: FuzzCase): Promise<CaseResult> {
     }
     return exerciseModel(mc, rng);
   }
-  if (c.category.startsWith('data.')) return dataCase(c.category, rng);
+  if (c.category.startsWith('data.')) return dataCase(c.category, rng, c.index);
   if (c.category === 'api.call') return apiCase(rng, c.index);
   throw new Error(`unknown category ${c.category}`);
 }
