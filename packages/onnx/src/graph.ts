@@ -254,6 +254,10 @@ function checkStructure(g: IrGraph): void {
     }
   }
   if (!producer.has(g.output) && g.output !== g.input.name) {
+    // A Constant node's output (folded into an initializer above) or an initializer: logits that ignore the input.
+    if (g.inits.has(g.output)) {
+      throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: output '${g.output}' is a constant (an initializer or a Constant node's value), not computed from input '${g.input.name}'; WhiteBox needs logits that depend on the input`, { file: g.source, output: g.output });
+    }
     throw new WhiteBoxError('INVALID_MODEL', `ONNX model${where}: output '${g.output}' is not produced by any node`, { file: g.source, output: g.output });
   }
   // Topological order (ONNX requires it; re-sort when a file is out of order, refuse cycles).

@@ -253,3 +253,17 @@ describe('session optimization level per graph', () => {
     }
   });
 });
+
+describe('constant outputs', () => {
+  it('an output that is a Constant node or an initializer is named as a constant, not "not produced by any node" (fuzz case model.mutant#23)', async () => {
+    for (const viaNode of [true, false]) {
+      const b = new GraphBuilder('c');
+      b.input('input', ['N', 2]);
+      b.node('Relu', ['input'], ['r']);
+      if (viaNode) b.node('Constant', [], ['const_logits'], { value: new Tensor(new Float32Array(3), [1, 3]) });
+      else b.initializer('const_logits', new Tensor(new Float32Array(3), [1, 3]));
+      b.output('const_logits', [1, 3]);
+      await expect(loadModel(b.toModelBytes())).rejects.toThrow(/output 'const_logits' is a constant \(an initializer or a Constant node's value\), not computed from input 'input'/);
+    }
+  });
+});
