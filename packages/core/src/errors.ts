@@ -42,13 +42,19 @@ export class WhiteBoxError extends Error {
 /**
  * A message on one line: names read from a corrupt file (a node name with newlines and control bytes) or raw
  * multi-line runtime text would otherwise break the message apart; line breaks become spaces, other control
- * characters \\xNN escapes.
+ * characters \\xNN escapes; messages over 2,000 characters (a 10,000-character node name) keep their start and end.
  */
 function oneLine(message: string): string {
-  const s = String(message);
+  let s = String(message);
   // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f]/.test(s) ? s.replace(/\s*[\r\n]+\s*/g, ' ').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : s;
+  if (/[\u0000-\u001f\u007f]/.test(s)) s = s.replace(/\s*[\r\n]+\s*/g, ' ').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  // A name of thousands of characters from a hostile file would bury the rest of the message.
+  if (s.length > MAX_MESSAGE) s = `${s.slice(0, MAX_MESSAGE - 200)} … (${(s.length - MAX_MESSAGE + 200).toLocaleString('en-US')} characters cut) … ${s.slice(-200)}`;
+  return s;
 }
+
+/** Longest message, in characters: longer ones keep their start and end. */
+const MAX_MESSAGE = 2000;
 
 export function invalidArgument(message: string, details: Record<string, unknown> = {}): WhiteBoxError {
   return new WhiteBoxError('INVALID_ARGUMENT', message, details);

@@ -125,4 +125,12 @@ describe('error messages', () => {
     expect(err.message).toBe('has a node without an op type (bn3"\\x12CatchNormalization* epsilon\\x07 relu3); the file is probably corrupt');
     expect(new WhiteBoxError('RUNTIME_ERROR', 'plain message').message).toBe('plain message');
   });
+
+  it('keep the start and end of a message made huge by a 10,000-character name (fuzz case model.mutant-multi#65)', () => {
+    const name = 'x'.repeat(10_000);
+    const m = new WhiteBoxError('INVALID_MODEL', `node '${name}' (Relu): output 'r' is also produced by node '${name}'; a corrupt file?`).message;
+    expect(m.length).toBeLessThanOrEqual(2100);
+    expect(m).toMatch(/^node 'xxx/);
+    expect(m).toMatch(/characters cut\) … x+'; a corrupt file\?$/);
+  });
 });
