@@ -72,3 +72,14 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   for (const p of parts) { out.set(p, o); o += p.length; }
   return out;
 }
+
+/** JSON for descriptions: protobuf Longs as numbers, NaN/Infinity as strings, Uint8Arrays by length. */
+export function describe(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => {
+    if (x && typeof x === 'object' && typeof (x as { toNumber?: unknown }).toNumber === 'function') return (x as { toNumber(): number }).toNumber();
+    if (x instanceof Uint8Array) return `<${x.length} bytes>`;
+    if (typeof x === 'number' && !Number.isFinite(x)) return String(x);
+    if (typeof x === 'bigint') return `${x}n`;
+    return x;
+  }) ?? String(v);
+}

@@ -5,7 +5,7 @@ import {
   AttributeType, DataType, GraphBuilder, attrToProto, buildSimpleCnn, makeValueInfo, readModel, tensorFromProto, tensorToProto, writeModel,
   type IAttributeProto, type IModelProto, type INodeProto, type ITensorProto,
 } from '@whitebox/onnx';
-import { bitFlips, byteEdit, pick, randomBytes, truncate } from './bytes.js';
+import { bitFlips, byteEdit, describe, pick, randomBytes, truncate } from './bytes.js';
 
 /** The repository root (packages/fuzz/dist/.. or packages/fuzz/src/..). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -170,7 +170,7 @@ export const MUTATIONS: Record<string, Mutation> = {
     if (!n.attribute?.length) return 'no attribute';
     const i = rng.int(n.attribute.length);
     n.attribute[i] = badAttr(rng, n.attribute[i]!);
-    return `${label(n)} attribute '${n.attribute[i]!.name}' set to ${JSON.stringify(n.attribute[i], (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`;
+    return `${label(n)} attribute '${n.attribute[i]!.name}' set to ${describe(n.attribute[i])}`;
   },
   'add-attr': (m, rng) => {
     const n = nodeWith(m, rng);
@@ -318,14 +318,14 @@ export const MUTATIONS: Record<string, Mutation> = {
   },
   'init-dims': (m, rng) => {
     const tp = pick(rng, initsOf(m));
-    const dims = [...(tp.dims as number[])];
+    const dims = (tp.dims ?? []).map((d) => Number(String(d)));
     const r = rng.int(4);
     if (r === 0) dims[0] = (dims[0] ?? 1) + 1;
     else if (r === 1) dims[0] = -1;
     else if (r === 2) dims.push(2 ** 31);
     else dims.splice(0, dims.length);
     tp.dims = dims;
-    return `initializer '${tp.name}' dims ${JSON.stringify(dims)}`;
+    return `initializer '${tp.name}' dims ${describe(dims)}`;
   },
   'init-short-data': (m, rng) => {
     const tp = pick(rng, initsOf(m));
@@ -374,7 +374,7 @@ export const MUTATIONS: Record<string, Mutation> = {
     else if (r === 3) m.opsetImport = [{ domain: 'ai.onnx.ml', version: 3 }];
     else if (r === 4) m.irVersion = pick(rng, [0, 99, -1]);
     else m.opsetImport = [{ domain: '', version: 6 }];
-    return `opset/ir: ${JSON.stringify({ ir: m.irVersion, opset: m.opsetImport })}`;
+    return `opset/ir: ${describe({ ir: m.irVersion, opset: m.opsetImport })}`;
   },
   'reorder-nodes': (m, rng) => {
     rng.shuffle(nodesOf(m));
