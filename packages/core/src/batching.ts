@@ -1,4 +1,4 @@
-import { check } from './errors.js';
+import { check, describeValue } from './errors.js';
 import type { ProgressCallback } from './progress.js';
 import { Tensor, concatBatch, type TensorData } from './tensor.js';
 
@@ -13,7 +13,7 @@ export async function mapBatches<T extends TensorData = Float32Array>(
   onProgress?: ProgressCallback,
   stage?: string,
 ): Promise<Tensor<T>> {
-  check(Number.isInteger(batchSize) && batchSize >= 1, `batchSize must be an integer ≥ 1, got ${batchSize}`);
+  check(Number.isInteger(batchSize) && batchSize >= 1, `batchSize must be an integer ≥ 1, got ${describeValue(batchSize)}`);
   const total = input.batchSize;
   const parts: Tensor<T>[] = [];
   onProgress?.({ done: 0, total, stage });
@@ -28,7 +28,7 @@ export async function mapBatches<T extends TensorData = Float32Array>(
 
 /** Splits [0, total) into ranges of at most `size`. */
 export function batchRanges(total: number, size: number): Array<[number, number]> {
-  check(Number.isInteger(size) && size >= 1, `batch size must be an integer ≥ 1, got ${size}`);
+  check(Number.isInteger(size) && size >= 1, `batch size must be an integer ≥ 1, got ${describeValue(size)}`);
   const out: Array<[number, number]> = [];
   for (let s = 0; s < total; s += size) out.push([s, Math.min(total, s + size)]);
   return out;

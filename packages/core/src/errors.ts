@@ -64,3 +64,21 @@ export function invalidArgument(message: string, details: Record<string, unknown
 export function check(condition: unknown, message: string | (() => string), details: Record<string, unknown> = {}): asserts condition {
   if (!condition) throw invalidArgument(typeof message === 'function' ? message() : message, details);
 }
+
+/**
+ * A value as a message shows it after "got": numbers and booleans as themselves, strings quoted, arrays and plain
+ * objects as short JSON, other objects by class ("a Float64Array"): never "[object Object]".
+ */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (typeof v === 'function') return 'a function';
+  const name = (v as object).constructor?.name;
+  if (Array.isArray(v) || !name || name === 'Object') {
+    let json: string | undefined;
+    try { json = JSON.stringify(v); } catch { json = undefined; }
+    if (json !== undefined) return json.length > 80 ? `${json.slice(0, 80)}…` : json;
+    return Array.isArray(v) ? 'an array' : 'an object';
+  }
+  return `a ${name}`;
+}

@@ -1,4 +1,4 @@
-import { WhiteBoxError, check } from './errors.js';
+import { WhiteBoxError, check, describeValue } from './errors.js';
 import { LIMITS, checkLimit } from './limits.js';
 import { mapBatches } from './batching.js';
 import type { Model, ReluRule, Targets } from './model.js';
@@ -50,7 +50,7 @@ export function checkFiniteValues(t: Tensor, what: string): void {
  */
 export function checkPositiveInt(value: number | undefined, name: string, method: string, min = 1): void {
   if (value === undefined) return;
-  check(Number.isInteger(value) && value >= min, `${method}: ${name} must be an integer ≥ ${min}, got ${value}`, { [name]: value });
+  check(Number.isInteger(value) && value >= min, `${method}: ${name} must be an integer ≥ ${min}, got ${describeValue(value)}`, { [name]: value });
   if (name === 'batchSize') checkLimit(value, LIMITS.batchSize, `${method}: batchSize`);
 }
 

@@ -1,4 +1,4 @@
-import { Rng, Tensor, WhiteBoxError, check } from '@whitebox/core';
+import { Rng, Tensor, WhiteBoxError, check, describeValue } from '@whitebox/core';
 
 /**
  * An image classification dataset held in memory: NCHW uint8 pixels and uint8 labels.
@@ -29,7 +29,7 @@ export interface TrainTest {
 /** Checks an optional image-count limit: an integer ≥ 0. */
 export function checkLimitOption(value: number | undefined, name: string): void {
   if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
-    throw new WhiteBoxError('INVALID_ARGUMENT', `${name} must be an integer ≥ 0 (images to load), got ${String(value)}`, { [name]: value });
+    throw new WhiteBoxError('INVALID_ARGUMENT', `${name} must be an integer ≥ 0 (images to load), got ${describeValue(value)}`, { [name]: value });
   }
 }
 

@@ -1,5 +1,5 @@
 import {
-  type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
+  describeValue, type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
   LIMITS, Tensor, WhiteBoxError, check, checkAttributionInput, checkFiniteResult, checkFiniteValues, checkLimit, checkPositiveInt, formatShape,
   repeatTargets, sliceTargets, targetScores,
 } from '@whitebox/core';
@@ -75,7 +75,7 @@ export function gaussLegendre(n: number): { nodes: Float64Array; weights: Float6
 
 /** Path points α ∈ [0, 1] and their weights (summing to 1) for a quadrature; `steps` ≤ `maxSteps`. */
 export function pathPoints(steps: number, method: IntegrationMethod = 'gauss-legendre', maxSteps: number = LIMITS.integratedGradientsSteps): { alphas: Float64Array; weights: Float64Array } {
-  check(Number.isInteger(steps) && steps >= 1, `integrated-gradients: steps must be an integer ≥ 1, got ${steps}`, { steps });
+  check(Number.isInteger(steps) && steps >= 1, `integrated-gradients: steps must be an integer ≥ 1, got ${describeValue(steps)}`, { steps });
   checkLimit(steps, maxSteps, 'integrated-gradients: steps', 'pass maxSteps to allow more; Gauss–Legendre nodes cost O(steps²) to compute');
   const alphas = new Float64Array(steps);
   const weights = new Float64Array(steps).fill(1 / steps);
@@ -132,7 +132,7 @@ export class IntegratedGradients implements Attribution<IntegratedGradientsOptio
     const item = input.itemSize;
     if (baseline === undefined || typeof baseline === 'number') {
       const v = baseline ?? 0;
-      check(Number.isFinite(v), `integrated-gradients: baseline must be a finite number or a tensor, got ${v}`);
+      check(Number.isFinite(v), `integrated-gradients: baseline must be a finite number or a tensor, got ${describeValue(v)}`);
       return Tensor.full(input.dims, v);
     }
     if (!(baseline instanceof Tensor)) throw new WhiteBoxError('INVALID_ARGUMENT', 'integrated-gradients: baseline must be a number or a Tensor');
@@ -155,9 +155,9 @@ export class IntegratedGradients implements Attribution<IntegratedGradientsOptio
     checkAttributionInput(this.model, input, target, this.name);
     checkPositiveInt(options.batchSize, 'batchSize', this.name);
     const steps = options.steps ?? 50;
-    check(Number.isInteger(steps) && steps >= 1, `integrated-gradients: steps must be an integer ≥ 1, got ${steps}`, { steps });
+    check(Number.isInteger(steps) && steps >= 1, `integrated-gradients: steps must be an integer ≥ 1, got ${describeValue(steps)}`, { steps });
     const maxSteps = options.maxSteps ?? LIMITS.integratedGradientsSteps;
-    check(Number.isInteger(maxSteps) && maxSteps >= 1, `integrated-gradients: maxSteps must be an integer ≥ 1, got ${maxSteps}`, { maxSteps });
+    check(Number.isInteger(maxSteps) && maxSteps >= 1, `integrated-gradients: maxSteps must be an integer ≥ 1, got ${describeValue(maxSteps)}`, { maxSteps });
     const { alphas, weights } = pathPoints(steps, options.method ?? 'gauss-legendre', maxSteps);
     const baseline = this.baselineOf(input, options.baseline);
     const n = input.batchSize;

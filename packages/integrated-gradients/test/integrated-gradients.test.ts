@@ -168,3 +168,12 @@ describe('integrated gradients on a model exported with a fixed batch of 1', () 
     await model.dispose();
   });
 });
+
+describe('integrated gradients option values in messages', () => {
+  it('name an object given as maxSteps or steps, not "[object Object]" (fuzz case api.call#159)', async () => {
+    const model = tinyModel();
+    const x = randomInput(model, 1);
+    await expect(new IntegratedGradients(model).attribute(x, 0, { maxSteps: {} as never })).rejects.toThrow(/maxSteps must be an integer ≥ 1, got \{\}/);
+    await expect(new IntegratedGradients(model).attribute(x, 0, { steps: [3] as never })).rejects.toThrow(/steps must be an integer ≥ 1, got \[3\]/);
+  });
+});

@@ -1,5 +1,5 @@
 import {
-  type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
+  describeValue, type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
   Tensor, WhiteBoxError, checkAttributionInput, checkPositiveInt, formatShape, targetsToCotangent,
 } from '@whitebox/core';
 
@@ -57,7 +57,7 @@ export class Occlusion implements Attribution<OcclusionOptions> {
     const baseline = options.baseline ?? 0;
     let baselineOf: (b: number, i: number) => number;
     if (typeof baseline === 'number') {
-      if (!Number.isFinite(baseline)) throw new WhiteBoxError('INVALID_ARGUMENT', `occlusion: baseline must be a finite number, got ${baseline}`, { option: 'baseline' });
+      if (!Number.isFinite(baseline)) throw new WhiteBoxError('INVALID_ARGUMENT', `occlusion: baseline must be a finite number, got ${describeValue(baseline)}`, { option: 'baseline' });
       baselineOf = () => baseline;
     } else if (baseline instanceof Tensor) {
       const bn = baseline.dims[0];

@@ -1,5 +1,5 @@
 import {
-  type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
+  describeValue, type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
   LIMITS, Rng, Tensor, WhiteBoxError, check, checkAttributionInput, checkFiniteResult, checkFiniteValues, checkLimit, checkPositiveInt, formatShape,
   repeatTargets, sliceTargets,
 } from '@whitebox/core';
@@ -153,16 +153,16 @@ export function pixelKeys(input: Tensor): Uint32Array {
 }
 
 function checkOptions(o: { samples?: number; sigma?: number; variant?: string; seed?: number; maxSamples?: number }, what: string): void {
-  if (o.maxSamples !== undefined) check(Number.isInteger(o.maxSamples) && o.maxSamples >= 1, `${what}: maxSamples must be an integer ≥ 1, got ${o.maxSamples}`, { maxSamples: o.maxSamples });
+  if (o.maxSamples !== undefined) check(Number.isInteger(o.maxSamples) && o.maxSamples >= 1, `${what}: maxSamples must be an integer ≥ 1, got ${describeValue(o.maxSamples)}`, { maxSamples: o.maxSamples });
   if (o.samples !== undefined) {
-    check(Number.isInteger(o.samples) && o.samples >= 1, `${what}: samples must be an integer ≥ 1, got ${o.samples}`, { samples: o.samples });
+    check(Number.isInteger(o.samples) && o.samples >= 1, `${what}: samples must be an integer ≥ 1, got ${describeValue(o.samples)}`, { samples: o.samples });
     checkLimit(o.samples, o.maxSamples ?? LIMITS.smoothGradSamples, `${what}: samples`, 'pass maxSamples to allow more');
   }
-  if (o.sigma !== undefined) check(typeof o.sigma === 'number' && Number.isFinite(o.sigma) && o.sigma >= 0, `${what}: sigma must be a finite number ≥ 0 (a fraction of each input's max − min), got ${o.sigma}`, { sigma: o.sigma });
+  if (o.sigma !== undefined) check(typeof o.sigma === 'number' && Number.isFinite(o.sigma) && o.sigma >= 0, `${what}: sigma must be a finite number ≥ 0 (a fraction of each input's max − min), got ${describeValue(o.sigma)}`, { sigma: o.sigma });
   if (o.variant !== undefined && !SMOOTHGRAD_VARIANTS.includes(o.variant as SmoothGradVariant)) {
     throw new WhiteBoxError('INVALID_ARGUMENT', `${what}: unknown variant '${o.variant}' (known: ${SMOOTHGRAD_VARIANTS.join(', ')})`, { variant: o.variant });
   }
-  if (o.seed !== undefined) check(Number.isInteger(o.seed), `${what}: seed must be an integer, got ${o.seed}`);
+  if (o.seed !== undefined) check(Number.isInteger(o.seed), `${what}: seed must be an integer, got ${describeValue(o.seed)}`);
 }
 
 /**
