@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { WhiteBoxError } from '@whitebox/core';
+import { WhiteBoxError, makeDirs } from '@whitebox/core';
 
 /** Exit code of a usage error (bad option value, unknown option, missing argument). */
 export const USAGE_EXIT_CODE = 2;
@@ -134,11 +134,8 @@ export function outDirOption(name: string): (value: string) => string {
 export function ensureOutDir(dir: string, name = '--out'): string {
   const problem = outDirProblem(dir);
   if (problem) throw new WhiteBoxError('INVALID_ARGUMENT', `${name} ${problem}: give a directory to write into`, { option: name, dir });
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new WhiteBoxError('INVALID_ARGUMENT', `${name} '${dir}': cannot create the directory (${(err as { code?: string }).code ?? (err as Error).message})`, { option: name, dir }, { cause: err });
-  }
+  // Not mkdirSync(dir, { recursive: true }): it loops forever under /proc (see makeDirs).
+  makeDirs({ existsSync, mkdirSync, statSync }, dir, name);
   return dir;
 }
 

@@ -154,6 +154,15 @@ describe('the whitebox binary: exit code 2 and one line for bad arguments, named
     expect(oneLine(r.stderr), r.stderr).toBe(true);
   });
 
+  it('--out under /proc is a named error at once, not an endless mkdir loop; export-gradients names an unwritable --out (fuzz cases cli.invocation#37, #109)', async () => {
+    for (const args of [['explain', '--model', mnistModel, '--dataset', 'mnist', '--methods', 'vanilla-gradient', '--out', '/proc/whitebox-x'], ['export-gradients', mnistModel, '--out', '/proc'], ['export-gradients', mnistModel, '--out', '/proc/whitebox-x/y']]) {
+      const r = await cli(args, 60_000);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(/whitebox: error \[INVALID_ARGUMENT\]: (--out|output directory) '\/proc\/whitebox-x(\/y)?': cannot create directory \/proc\/whitebox-x \(ENOENT\)|cannot write gradient graph \/proc\/mnist-simplecnn\.grad\.gradient\.onnx: ENOENT/);
+      expect(r.stderr).not.toMatch(/internal error/);
+    }
+  });
+
   it('no command is a usage error like the others: help on stderr, exit code 2, not 1 (fuzz case cli.invocation#17)', async () => {
     const r = await cli([]);
     expect(r.code).toBe(2);

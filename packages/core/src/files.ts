@@ -79,3 +79,39 @@ export function readFileCapped(fs: CappedReadFs, path: string, options: ReadFile
     fs.closeSync(fd);
   }
 }
+
+/** The synchronous subset of `node:fs` that `makeDirs` uses (injected, as for readFileCapped). */
+export interface MakeDirsFs {
+  existsSync(path: string): boolean;
+  mkdirSync(path: string, options?: { recursive?: boolean }): unknown;
+  statSync(path: string): { isDirectory(): boolean };
+}
+
+/**
+ * Creates directory `dir` and its missing parents one level at a time. Node's `mkdirSync(dir, { recursive: true })`
+ * loops forever under /proc (mkdir answers ENOENT for a parent that exists, and it retries), which hung
+ * `whitebox explain --out /proc/x`; here every failure is INVALID_ARGUMENT naming the directory, `what` it is for
+ * (e.g. "--out") and the system's code (ENOENT, EACCES, EROFS, ENOTDIR).
+ */
+export function makeDirs(fs: MakeDirsFs, dir: string, what: string): void {
+  if (typeof dir !== 'string' || dir === '') throw new WhiteBoxError('INVALID_ARGUMENT', `${what}: the directory path is empty`, { dir });
+  const missing: string[] = [];
+  let cur = dir.length > 1 ? dir.replace(/\/+$/, '') : dir;
+  for (let depth = 0; depth < 4096 && cur !== '' && !fs.existsSync(cur); depth++) {
+    missing.push(cur);
+    const cut = cur.lastIndexOf('/');
+    cur = cut > 0 ? cur.slice(0, cut) : cut === 0 ? '/' : '';
+  }
+  if (cur !== '' && !fs.statSync(cur).isDirectory()) {
+    throw new WhiteBoxError('INVALID_ARGUMENT', `${what} '${dir}': '${cur}' exists and is not a directory`, { dir });
+  }
+  for (const d of missing.reverse()) {
+    try {
+      fs.mkdirSync(d);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'EEXIST' && fs.statSync(d).isDirectory()) continue;
+      throw new WhiteBoxError('INVALID_ARGUMENT', `${what} '${dir}': cannot create directory ${d} (${code ?? (err as Error).message})`, { dir, code }, { cause: err });
+    }
+  }
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  LIMITS, Tensor, WhiteBoxError, checkFiniteResult, checkLimit, checkSessionOptions, readFileCapped, resolveBackend, runtimeMessage,
+  LIMITS, Tensor, WhiteBoxError, batchRanges, checkPositiveInt, describeValue, checkFiniteResult, checkLimit, checkSessionOptions, makeDirs, readFileCapped, resolveBackend, runtimeMessage,
   targetsToCotangent, type Targets,
 } from '@whitebox/core';
 
@@ -118,7 +118,40 @@ describe('readFileCapped', () => {
   });
 });
 
+describe('makeDirs', () => {
+  it('creates missing parents, and names the directory instead of looping forever under /proc (fuzz: explain --out /proc/x hung)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-mkdirs-'));
+    try {
+      makeDirs(fs, join(dir, 'a', 'b', 'c'), '--out');
+      expect(fs.statSync(join(dir, 'a', 'b', 'c')).isDirectory()).toBe(true);
+      makeDirs(fs, join(dir, 'a', 'b'), '--out'); // exists: nothing to do
+      writeFileSync(join(dir, 'file'), 'x');
+      expect(() => makeDirs(fs, join(dir, 'file', 'sub'), '--out')).toThrow(/--out '.*file\/sub': '.*file' exists and is not a directory/);
+      const t0 = performance.now();
+      let err: unknown;
+      try { makeDirs(fs, '/proc/whitebox-x/y', '--out'); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(WhiteBoxError);
+      expect((err as Error).message).toMatch(/--out '\/proc\/whitebox-x\/y': cannot create directory \/proc\/whitebox-x \(ENOENT\)/);
+      expect(performance.now() - t0).toBeLessThan(1000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('error messages', () => {
+  it('show bad option values as values, never "[object Object]" (fuzz case api.call#159: integrated-gradients maxSteps = {})', () => {
+    expect(describeValue({})).toBe('{}');
+    expect(describeValue({ a: 1 })).toBe('{"a":1}');
+    expect(describeValue([1, 2])).toBe('[1,2]');
+    expect(describeValue('3')).toBe('"3"');
+    expect(describeValue(NaN)).toBe('NaN');
+    expect(describeValue(null)).toBe('null');
+    expect(describeValue(new Float64Array(2))).toBe('a Float64Array');
+    expect(() => checkPositiveInt({} as never, 'steps', 'integrated-gradients')).toThrow(/integrated-gradients: steps must be an integer ≥ 1, got \{\}$/);
+    expect(() => batchRanges(10, { n: 1 } as never)).toThrow(/got \{"n":1\}/);
+  });
+
   it('are one line: newlines from a corrupt file or runtime text become spaces, control bytes \\xNN escapes (fuzz case model.bitflip#17)', () => {
     const err = new WhiteBoxError('INVALID_MODEL', `has a node without an op type (bn3"\u0012CatchNormalization*\n  epsilon\u0007\r\n\nrelu3); the file is probably corrupt`);
     expect(err.message).not.toMatch(/[\u0000-\u001f]/);

@@ -56,7 +56,7 @@ const SETUPS: Record<string, Setup> = {
   'out-path': (dir, rng) => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
-    const out = pick(rng, [file, join(file, 'sub'), '', '/dev/null', '/proc/version', '/proc', join(dir, 'x'.repeat(300)), join(dir, 'deep', 'a'.repeat(255), 'b')]);
+    const out = pick(rng, [file, join(file, 'sub'), '', '/dev/null', '/proc/version', '/proc', '/proc/whitebox-fuzz/out', join(dir, 'x'.repeat(300)), join(dir, 'deep', 'a'.repeat(255), 'b')]);
     const cmd = pick(rng, ['explain', 'export-gradients', 'train']);
     if (cmd === 'export-gradients') return { args: ['export-gradients', model(dir), '--out', out], what: `export-gradients --out ${JSON.stringify(out.slice(0, 60))}` };
     if (cmd === 'train') return { args: ['train', '--dataset', 'mnist', '--out', out, '--epochs', '1', '--train-limit', '64', '--test-limit', '16', '--widths', '2,2,2', '--hidden', '8', '--quiet'], what: `train --out ${JSON.stringify(out.slice(0, 60))}` };

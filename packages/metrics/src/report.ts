@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { WhiteBoxError } from '@whitebox/core';
+import { WhiteBoxError, makeDirs } from '@whitebox/core';
 import { barChartSvg, lineChartSvg, type ChartSeries } from '@whitebox/visualize';
 import type { CoherenceResult } from './coherence.js';
 import type { MetricsResult } from './evaluate-metrics.js';
@@ -163,7 +163,7 @@ export async function writeReportFromDir(resultsDir: string, outDir = resultsDir
 
 async function writeSerializedReport(results: SerializedResults, images: Record<string, Uint8Array>, outDir: string): Promise<ReportFiles> {
   const dir = resolve(outDir);
-  mkdirSync(dir, { recursive: true });
+  makeDirs({ existsSync, mkdirSync, statSync }, dir, 'report directory');
   const files: ReportFiles = { dir, html: join(dir, 'index.html'), json: join(dir, 'results.json'), markdown: join(dir, 'summary.md'), csv: [], png: [] };
   const writeCsv = (name: string, columns: string[], rows: Array<Array<string | number>>): void => {
     const p = join(dir, name);

@@ -1,5 +1,5 @@
 import {
-  LIMITS, Rng, Tensor, WhiteBoxError, describeTensorArg, batchRanges, checkLimit, checkSessionOptions, readFileCapped, type CappedReadFs, concatBatch, formatShape, mapBatches, resolveBackend, targetsToCotangent,
+  LIMITS, Rng, Tensor, WhiteBoxError, describeTensorArg, describeValue, makeDirs, batchRanges, checkLimit, checkSessionOptions, readFileCapped, type CappedReadFs, concatBatch, formatShape, mapBatches, resolveBackend, targetsToCotangent,
   type Device, type ForwardFromOptions, type ForwardResult, type GradientOptions, type GradientResult, type InferenceSession, type LayerInfo,
   type LoadModelOptions, type Model, type ProgressCallback, type ReluRule, type SessionOptions, type Targets,
   type TensorData, RELU_RULES,
@@ -144,7 +144,7 @@ class OnnxModel implements Model {
     const backend = resolveBackend(options);
     this.backendName = backend.name;
     this.executionProvider = options.device ?? (backend.devices[0] as Device);
-    if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${options.batchSize}`);
+    if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${describeValue(options.batchSize)}`);
     this.batchSize = this.fixed ?? options.batchSize ?? 64;
     checkLimit(this.batchSize, LIMITS.batchSize, 'batchSize');
   }
@@ -342,15 +342,20 @@ export async function exportGradientGraphs(
   const bytes = await readModelFile(modelPath);
   const prepared = prepareModel(bytes, modelPath);
   const fs = await nodeModule<typeof import('node:fs/promises')>('node:fs/promises');
+  const fsSync = await nodeModule<typeof import('node:fs')>('node:fs');
   const path = await nodeModule<typeof import('node:path')>('node:path');
-  await fs.mkdir(outDir, { recursive: true });
+  makeDirs(fsSync, outDir, 'output directory');
   const base = path.basename(modelPath).replace(/\.onnx$/i, '');
   const out: string[] = [];
   options.onProgress?.({ done: 0, total: rules.length, stage: 'export' });
   for (const rule of rules) {
     const g = gradientGraphFromPrepared(prepared, { rule, layers: options.layers });
     const file = path.join(outDir, `${base}.grad.${rule}.onnx`);
-    await fs.writeFile(file, g);
+    try {
+      await fs.writeFile(file, g);
+    } catch (err) {
+      throw new WhiteBoxError('INVALID_ARGUMENT', `cannot write gradient graph ${file}: ${(err as { code?: string }).code ?? (err as Error).message}`, { file }, { cause: err });
+    }
     out.push(file);
     options.onProgress?.({ done: out.length, total: rules.length, stage: 'export' });
   }

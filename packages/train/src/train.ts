@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng, WhiteBoxError, check, type ProgressCallback } from '@whitebox/core';
+import { Rng, WhiteBoxError, check, makeDirs, type ProgressCallback } from '@whitebox/core';
 import { subset, shuffledIndices, validateDataset, type Dataset } from '@whitebox/datasets';
 import { makeBatchNHWC, type AugmentOptions } from './augment.js';
 import { BN_MOMENTUM, initParams, trainStep, paramSpecs, parameterCount, type ParamMap, type SimpleCNNConfig } from './model.js';
@@ -117,7 +117,7 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
 }
 
 function saveCheckpoint(dir: string, base: string, meta: Omit<CheckpointMeta, 'tensors'>, arrays: Record<string, Float32Array>): void {
-  mkdirSync(dir, { recursive: true });
+  makeDirs({ existsSync, mkdirSync, statSync }, dir, 'checkpoint directory');
   const names = Object.keys(arrays).sort();
   let total = 0;
   const tensors = names.map((name) => {
