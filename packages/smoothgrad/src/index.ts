@@ -160,7 +160,7 @@ function checkOptions(o: { samples?: number; sigma?: number; variant?: string; s
   }
   if (o.sigma !== undefined) check(typeof o.sigma === 'number' && Number.isFinite(o.sigma) && o.sigma >= 0, `${what}: sigma must be a finite number ≥ 0 (a fraction of each input's max − min), got ${describeValue(o.sigma)}`, { sigma: o.sigma });
   if (o.variant !== undefined && !SMOOTHGRAD_VARIANTS.includes(o.variant as SmoothGradVariant)) {
-    throw new WhiteBoxError('INVALID_ARGUMENT', `${what}: unknown variant '${o.variant}' (known: ${SMOOTHGRAD_VARIANTS.join(', ')})`, { variant: o.variant });
+    throw new WhiteBoxError('INVALID_ARGUMENT', `${what}: unknown variant ${typeof o.variant === 'string' ? `'${o.variant}'` : describeValue(o.variant)} (known: ${SMOOTHGRAD_VARIANTS.join(', ')})`, { variant: o.variant });
   }
   if (o.seed !== undefined) check(Number.isInteger(o.seed), `${what}: seed must be an integer, got ${describeValue(o.seed)}`);
 }

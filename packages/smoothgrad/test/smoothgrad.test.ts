@@ -174,3 +174,12 @@ describe('smoothgrad progress', () => {
     expect(seen.at(-1)!.done).toBe(12);
   });
 });
+
+describe('smoothgrad option values in messages', () => {
+  it('an object given as variant is shown as a value, not "[object Object]" (fuzz case api.call#141)', async () => {
+    const model = tinyModel();
+    const x = randomInput(model, 1);
+    await expect(new SmoothGrad(new VanillaGradient(model)).attribute(x, 0, { samples: 2, variant: {} as never })).rejects.toThrow(/unknown variant \{\} \(known: smoothgrad/);
+    await expect(new SmoothGrad(new VanillaGradient(model)).attribute(x, 0, { samples: 2, variant: 'bogus' as never })).rejects.toThrow(/unknown variant 'bogus'/);
+  });
+});
