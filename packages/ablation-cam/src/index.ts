@@ -1,3 +1,9 @@
+/**
+ * Ablation-CAM class activation maps (Desai & Ramaswamy 2020): channel weights from ablating each channel, for ONNX image classifiers.
+ *
+ * @packageDocumentation
+ * @module @whitebox/ablation-cam
+ */
 import {
   type Attribution, type AttributionFactory, type Model, type Targets, Tensor, WhiteBoxError, formatShape, targetsToCotangent,
 } from '@whitebox/core';
@@ -92,6 +98,7 @@ export class AblationCam implements Attribution<AblationCamOptions> {
   readonly name = 'ablation-cam';
   constructor(readonly model: Model) {}
 
+  /** Ablation-CAM maps for `input` [N, C, H, W] and `target`: each channel's weight is the relative drop of the target score when that channel of the layer is set to `ablationValue`. Returns [N, 1, H, W] (upsampled) or [N, 1, h, w]; needs a model loaded by `@whitebox/onnx`'s `loadModel` (it runs the graph from the layer). */
   async attribute(input: Tensor, target: Targets, options: AblationCamOptions = {}): Promise<Tensor> {
     if (typeof this.model.forwardFrom !== 'function') {
       throw new WhiteBoxError('INVALID_ARGUMENT', `ablation-cam: the model cannot run from a layer (it has no forwardFrom); load it with @whitebox/onnx's loadModel`);
@@ -105,5 +112,6 @@ export class AblationCam implements Attribution<AblationCamOptions> {
   }
 }
 
+/** Factory form of {@link AblationCam}: `ablationCam(model)`. */
 export const ablationCam: AttributionFactory<AblationCamOptions> = (model) => new AblationCam(model);
 export default ablationCam;

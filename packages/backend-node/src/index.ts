@@ -1,3 +1,9 @@
+/**
+ * WhiteBox backend on onnxruntime-node (CPU, CUDA); importing it registers the "node" backend.
+ *
+ * @packageDocumentation
+ * @module @whitebox/backend-node
+ */
 import * as fs from 'node:fs';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';

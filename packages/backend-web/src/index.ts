@@ -1,3 +1,9 @@
+/**
+ * WhiteBox backend on onnxruntime-web (WebAssembly, WebGPU) for browsers and Node; importing it registers the "web" backend.
+ *
+ * @packageDocumentation
+ * @module @whitebox/backend-web
+ */
 import * as ort from 'onnxruntime-web';
 import {
   type Backend, type CappedReadFs, type Device, type Feeds, type InferenceSession, type SessionOptions, type Tensor, type TensorData, LIMITS, WhiteBoxError,
@@ -11,6 +17,7 @@ export function setWasmPaths(prefix: string): void {
   ort.env.wasm.wasmPaths = prefix;
 }
 
+/** Whether this environment offers WebGPU (`navigator.gpu` in a browser); always false in Node. */
 export function webgpuAvailable(): boolean {
   return !isNode && typeof navigator !== 'undefined' && 'gpu' in navigator;
 }

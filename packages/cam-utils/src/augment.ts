@@ -16,6 +16,7 @@ export interface AugSmoothOptions {
   shifts?: readonly (readonly [number, number])[];
 }
 
+/** One test-time augmentation of `augSmooth`: horizontal flip, input multiplier and shift [dy, dx] in pixels. */
 export interface Augmentation {
   flip: boolean;
   factor: number;

@@ -35,7 +35,7 @@ export interface CamLayerData {
   raw: LayerGradient;
   /** [n, K, h, w] */
   activation: Tensor;
-  /** [n, K, h, w]: d (target score) / d activation. */
+  /** `[n, K, h, w]`: d (target score) / d activation. */
   gradient: Tensor;
 }
 
@@ -54,8 +54,10 @@ export interface CamChunk {
 /** A method's weighting: per-channel weights [n·K] (the map is Σ_k w_k A_k), or the weighted activations [n, K, h, w]. */
 export type CamWeights = { channelWeights: ArrayLike<number> } | { weighted: Tensor };
 
+/** A CAM method as `computeCam` runs it: its name, how it weighs a layer's activations, and its defaults. */
 export interface CamMethod {
   name: string;
+  /** Channel weights (or the weighted activations) of one chunk of images from the layer's activations and gradients. */
   weigh(data: CamLayerData, chunk: CamChunk): CamWeights | Promise<CamWeights>;
   /** Units of work per image for a layer of K channels (default 1; Score-CAM and Ablation-CAM: K forward passes). */
   unitsPerImage?(channels: number): number;

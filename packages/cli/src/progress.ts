@@ -1,9 +1,11 @@
 import cliProgress from 'cli-progress';
 import type { Progress, ProgressCallback } from '@whitebox/core';
 
+/** A terminal progress bar (cli-progress) for long commands. */
 export interface ProgressBar {
   /** Pass as any `onProgress` option. */
   update: ProgressCallback;
+  /** Stops and clears the bar. */
   stop(): void;
 }
 

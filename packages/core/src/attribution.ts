@@ -2,6 +2,7 @@ import type { Model, Targets } from './model.js';
 import type { ProgressCallback } from './progress.js';
 import type { Tensor } from './tensor.js';
 
+/** Options every attribution method accepts. */
 export interface AttributionOptions {
   /** Largest batch sent to the runtime in one run. */
   batchSize?: number;
@@ -17,6 +18,7 @@ export interface Attribution<O extends AttributionOptions = AttributionOptions> 
   /** Method id, e.g. 'guided-backprop'. */
   readonly name: string;
   readonly model: Model;
+  /** Attribution maps for `input` [N, C, H, W] (NCHW float32 pixels) and `target` (a class index, one per sample, or a cotangent); the result's shape is the method's (the input's for gradient methods, [N, 1, H, W] for CAMs). */
   attribute(input: Tensor, target: Targets, options?: O): Promise<Tensor>;
 }
 

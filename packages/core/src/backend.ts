@@ -4,10 +4,14 @@ import type { Tensor, TensorData } from './tensor.js';
 
 /** Where a session runs. `cpu`/`cuda` belong to the node backend, `wasm`/`webgpu` to the web backend. */
 export type Device = 'cpu' | 'cuda' | 'wasm' | 'webgpu';
+/** Name of a runtime backend: 'node' (onnxruntime-node) or 'web' (onnxruntime-web). */
 export type BackendName = 'node' | 'web';
+/** Every device a backend may offer. */
 export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'wasm', 'webgpu'];
+/** ONNX Runtime's graph optimization levels, from none to all. */
 export const GRAPH_OPTIMIZATION_LEVELS: readonly NonNullable<SessionOptions['graphOptimizationLevel']>[] = ['disabled', 'basic', 'extended', 'all'];
 
+/** How a backend creates an inference session: device, threads, profiling and ONNX Runtime tuning. */
 export interface SessionOptions {
   device?: Device;
   /** Intra-op thread count (node: intraOpNumThreads; web: env.wasm.numThreads). */
@@ -26,6 +30,7 @@ export interface SessionOptions {
   spinning?: boolean;
 }
 
+/** Named input tensors of one inference run. */
 export type Feeds = Record<string, Tensor<TensorData>>;
 
 /** A loaded ONNX model in one runtime. */
@@ -34,9 +39,11 @@ export interface InferenceSession {
   readonly outputNames: readonly string[];
   /** The execution provider actually in use: 'cpu', 'cuda', 'wasm' or 'webgpu'. */
   readonly executionProvider: Device;
+  /** Runs the model on `feeds`, returning the requested outputs (default all) by name. */
   run(feeds: Feeds, outputNames?: readonly string[]): Promise<Record<string, Tensor<TensorData>>>;
   /** Ends profiling and returns the profile file path, when profiling was enabled. */
   endProfiling?(): string | undefined;
+  /** Frees the session's native resources. */
   release(): Promise<void>;
 }
 
@@ -102,6 +109,7 @@ export function registerBackend(backend: Backend): void {
   registry.set(backend.name, backend);
 }
 
+/** Names of the backends registered so far (importing `@whitebox/backend-node` or `@whitebox/backend-web` registers one). */
 export function registeredBackends(): string[] {
   return [...registry.keys()];
 }

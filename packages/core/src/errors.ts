@@ -26,6 +26,7 @@ export type WhiteBoxErrorCode =
   /** Two processes of different WhiteBox versions meet (a worker and its queue). */
   | 'VERSION_MISMATCH';
 
+/** The error every WhiteBox package throws: a stable `code` to branch on, a message, and structured `details`. */
 export class WhiteBoxError extends Error {
   readonly code: WhiteBoxErrorCode;
   /** Structured context: file, node, op, shape, ... */
@@ -56,6 +57,7 @@ function oneLine(message: string): string {
 /** Longest message, in characters: longer ones keep their start and end. */
 const MAX_MESSAGE = 2000;
 
+/** A {@link WhiteBoxError} with code INVALID_ARGUMENT. */
 export function invalidArgument(message: string, details: Record<string, unknown> = {}): WhiteBoxError {
   return new WhiteBoxError('INVALID_ARGUMENT', message, details);
 }

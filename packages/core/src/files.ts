@@ -2,13 +2,32 @@ import { WhiteBoxError, type WhiteBoxErrorCode } from './errors.js';
 
 /** The synchronous subset of `node:fs` that `readFileCapped` uses (injected, so that core never imports Node built-ins). */
 export interface CappedReadFs {
+  /** Opens a file (as `fs.openSync`), returning a descriptor. */
   openSync(path: string, flags: number): number;
-  fstatSync(fd: number): { size: number; isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean };
+  /** Stats a descriptor (as `fs.fstatSync`). */
+  fstatSync(fd: number): {
+    size: number;
+    /** Whether it is a regular file. */
+    isFile(): boolean;
+    /** Whether it is a directory. */
+    isDirectory(): boolean;
+    /** Whether it is a FIFO. */
+    isFIFO(): boolean;
+    /** Whether it is a character device. */
+    isCharacterDevice(): boolean;
+    /** Whether it is a block device. */
+    isBlockDevice(): boolean;
+    /** Whether it is a socket. */
+    isSocket(): boolean;
+  };
+  /** Reads into `buffer` (as `fs.readSync`), returning the bytes read. */
   readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
+  /** Closes a descriptor (as `fs.closeSync`). */
   closeSync(fd: number): void;
   constants: { O_RDONLY: number; O_NONBLOCK?: number };
 }
 
+/** Options of `readFileCapped`: the size limit and how messages name the file. */
 export interface ReadFileCappedOptions {
   /** Largest file accepted, in bytes. */
   maxBytes: number;

@@ -1,3 +1,9 @@
+/**
+ * Tensors, the backend, model and attribution interfaces, seeded RNG, batching and map post-processing shared by every WhiteBox package.
+ *
+ * @packageDocumentation
+ * @module @whitebox/core
+ */
 export * from './errors.js';
 export * from './tensor.js';
 export * from './rng.js';

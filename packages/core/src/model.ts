@@ -9,6 +9,7 @@ import type { Tensor } from './tensor.js';
  * - `guided`    (Springenberg): g · [x > 0] · [g > 0]
  */
 export type ReluRule = 'gradient' | 'deconvnet' | 'guided';
+/** The ReLU backward rules: plain gradient, deconvnet and guided backpropagation. */
 export const RELU_RULES: readonly ReluRule[] = ['gradient', 'deconvnet', 'guided'];
 
 /**
@@ -17,12 +18,14 @@ export const RELU_RULES: readonly ReluRule[] = ['gradient', 'deconvnet', 'guided
  */
 export type Targets = number | readonly number[] | Int32Array | Tensor;
 
+/** Outputs of a forward pass: logits and softmax probabilities [N, classes], and the argmax per sample. */
 export interface ForwardResult {
   logits: Tensor;
   probabilities: Tensor;
   predictions: Int32Array;
 }
 
+/** Options of `Model.gradients`: ReLU rule, layers to return and whether to compute the input gradient. */
 export interface GradientOptions {
   rule?: ReluRule;
   /** Called after each runtime call, counting inputs done (long batches report as they go). */
@@ -38,11 +41,13 @@ export interface GradientOptions {
   layerRule?: ReluRule;
 }
 
+/** An intermediate tensor's activation and the gradient of the target score with respect to it. */
 export interface LayerGradient {
   activation: Tensor;
   gradient: Tensor;
 }
 
+/** Outputs of a backward pass: logits, the input gradient and each requested layer's activation and gradient. */
 export interface GradientResult {
   logits: Tensor;
   /** d (cotangent · logits) / d input, the input's shape. Absent when `inputGradient: false`. */
@@ -50,6 +55,7 @@ export interface GradientResult {
   layers: Record<string, LayerGradient>;
 }
 
+/** An intermediate tensor methods can explain (what `whitebox layers` lists). */
 export interface LayerInfo {
   /** Tensor name in the graph: what `GradientOptions.layers` takes. */
   name: string;
@@ -66,6 +72,7 @@ export interface LayerInfo {
   grid?: { prefixTokens: number; h: number; w: number };
 }
 
+/** Options of `Model.forwardFrom` (running the graph from an intermediate layer). */
 export interface ForwardFromOptions {
   /**
    * The model input, when the part of the graph after the layer also needs tensors computed before it (a residual
@@ -102,13 +109,16 @@ export interface Model {
   readonly modelHash: string;
   /** Optional `gradients` features the model supports ('layerRule': a second backward chain with another rule). */
   readonly gradientFeatures?: readonly 'layerRule'[];
+  /** Logits, probabilities and predictions for `input` [N, C, H, W], in batches of `batchSize`. */
   forward(input: Tensor, options?: { batchSize?: number; onProgress?: ProgressCallback }): Promise<ForwardResult>;
+  /** Gradients of the target scores (cotangent · logits) with respect to the input and the requested layers, under the ReLU `rule`. */
   gradients(input: Tensor, targets: Targets, options?: GradientOptions): Promise<GradientResult>;
   /**
    * Runs the model from `layer` (a name from `layers`) on a replaced activation (the layer's shape with any batch N)
    * and returns the logits [N, numClasses] (Ablation-CAM). Optional: models that cannot cut their graph omit it.
    */
   forwardFrom?(layer: string, activation: Tensor, options?: ForwardFromOptions): Promise<Tensor>;
+  /** Releases the model's sessions. */
   dispose(): Promise<void>;
 }
 

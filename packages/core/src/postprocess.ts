@@ -4,6 +4,7 @@ import { Tensor } from './tensor.js';
 /** How to collapse the channel dim of an [N, C, H, W] map. */
 export type ChannelReduction = 'sum' | 'abs-sum' | 'max-abs' | 'l2' | 'mean';
 
+/** The map's absolute values. */
 export function absolute(map: Tensor): Tensor {
   return map.map(Math.abs);
 }

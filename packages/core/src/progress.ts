@@ -4,4 +4,5 @@ export interface Progress {
   total: number;
   stage?: string;
 }
+/** Receives progress reports of long work. */
 export type ProgressCallback = (progress: Progress) => void;

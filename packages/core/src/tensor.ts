@@ -1,8 +1,11 @@
 import { WhiteBoxError, check } from './errors.js';
 
+/** Typed arrays a tensor can hold. */
 export type TensorData = Float32Array | Int32Array | Uint8Array | BigInt64Array;
+/** Element type of a tensor. */
 export type DType = 'float32' | 'int32' | 'uint8' | 'int64';
 
+/** Element type of a typed array. */
 export function dtypeOf(data: TensorData): DType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Int32Array) return 'int32';
@@ -24,12 +27,14 @@ function unsupportedData(data: unknown): WhiteBoxError {
   return new WhiteBoxError('INVALID_ARGUMENT', `tensor data must be a Float32Array, Int32Array, Uint8Array or BigInt64Array, got ${kind}${hint}`, { got: kind });
 }
 
+/** Number of elements of a shape (the product of its dims). */
 export function sizeOf(dims: readonly number[]): number {
   let n = 1;
   for (const d of dims) n *= d;
   return n;
 }
 
+/** A shape as text: `[1, 3, 224, 224]`. */
 export function formatShape(dims: readonly number[]): string {
   return `[${dims.join(', ')}]`;
 }
@@ -57,26 +62,32 @@ export class Tensor<D extends TensorData = Float32Array> {
     this.dims = Object.freeze([...dims]);
   }
 
+  /** A float32 tensor of zeros of shape `dims`. */
   static zeros(dims: readonly number[]): Tensor {
     return new Tensor(new Float32Array(sizeOf(dims)), dims);
   }
 
+  /** A float32 tensor of shape `dims` filled with `value`. */
   static full(dims: readonly number[], value: number): Tensor {
     return new Tensor(new Float32Array(sizeOf(dims)).fill(value), dims);
   }
 
+  /** A float32 tensor from any array of numbers. */
   static from(values: ArrayLike<number>, dims: readonly number[]): Tensor {
     return new Tensor(Float32Array.from(values), dims);
   }
 
+  /** Element type of the data. */
   get dtype(): DType {
     return dtypeOf(this.data);
   }
 
+  /** Number of elements. */
   get size(): number {
     return this.data.length;
   }
 
+  /** Number of dimensions. */
   get rank(): number {
     return this.dims.length;
   }
@@ -115,6 +126,7 @@ export class Tensor<D extends TensorData = Float32Array> {
     return this.slice(i, i + 1);
   }
 
+  /** A copy with its own data. */
   clone(): Tensor<D> {
     return new Tensor(this.data.slice() as D, this.dims);
   }
@@ -127,6 +139,7 @@ export class Tensor<D extends TensorData = Float32Array> {
     return new Tensor(out, this.dims);
   }
 
+  /** Type and shape, e.g. `Tensor<float32>[1, 3, 224, 224]`. */
   toString(): string {
     return `Tensor<${this.dtype}>${formatShape(this.dims)}`;
   }

@@ -5,13 +5,18 @@ import { channelStats, checkLimitOption, validateDataset, type Dataset, type Tra
 import { readDataFile } from './files.js';
 import { CIFAR10_ARCHIVE, downloadCifar10, type DownloadTimeouts } from './download.js';
 
+/** CIFAR-10 class names in label order. */
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+/** Bytes per record in the binary batches: one label byte and 3 × 32 × 32 pixels. */
 export const CIFAR10_RECORD_BYTES = 3073;
+/** File names of the five binary training batches. */
 export const CIFAR10_TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
+/** File name of the binary test batch. */
 export const CIFAR10_TEST_FILE = 'test_batch.bin';
 const PLANE = 32 * 32;
 const IMAGE = 3 * PLANE;
 
+/** Options of `loadCifar10`: where the batches are, whether to download them, and how many images to load. */
 export interface LoadCifar10Options {
   /**
    * Directory with the original binary batches (`data_batch_1..5.bin`, `test_batch.bin`).

@@ -21,6 +21,7 @@ export interface Dataset {
   std: number[];
 }
 
+/** A training set and a test set. */
 export interface TrainTest {
   train: Dataset;
   test: Dataset;
@@ -187,6 +188,7 @@ export function trainValidationSplit(ds: Dataset, fraction: number, seed = 0): {
   };
 }
 
+/** One batch of a dataset: images, labels and dataset indices. */
 export interface Batch {
   /** Float32 NCHW pixels in [0, 1] (or normalized when `normalize`). */
   images: Tensor;
@@ -195,6 +197,7 @@ export interface Batch {
   indices: Int32Array;
 }
 
+/** Options of `batches`: size, shuffling, dropping an incomplete last batch, normalization. */
 export interface BatchOptions {
   batchSize: number;
   /** Shuffle with this seed (omit for dataset order). */

@@ -20,6 +20,7 @@ export function defaultCacheDir(): string {
   return process.env.WHITEBOX_DATA_DIR || join(homedir(), '.cache', 'whitebox');
 }
 
+/** Hex md5 or sha256 of a file, streamed. */
 export async function fileDigest(path: string, algorithm: 'md5' | 'sha256'): Promise<string> {
   const h = createHash(algorithm);
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
@@ -41,11 +42,13 @@ export interface DownloadTimeouts {
   minBytesPerSecond?: number;
 }
 
+/** Download timeouts used when none are given: 30 s to connect, 60 s without data, 2 h in all, at least 1 KiB/s. */
 export const DEFAULT_DOWNLOAD_TIMEOUTS: Required<DownloadTimeouts> = { connectMs: 30_000, idleMs: 60_000, totalMs: 2 * 60 * 60_000, minBytesPerSecond: 1024 };
 
 /** Largest download when the expected size is not known (4 GiB). */
 export const DEFAULT_DOWNLOAD_MAX_BYTES = 4 * 2 ** 30;
 
+/** Options of `downloadFile`: URL, destination, checksums, size limits, timeouts and progress. */
 export interface DownloadOptions {
   url: string;
   /** Final path; written atomically (data goes to `<dest>.part`, renamed after verification). */
@@ -210,6 +213,7 @@ export async function downloadFile(opts: DownloadOptions): Promise<{ path: strin
   return { path: opts.dest, md5, sha256 };
 }
 
+/** Options of `downloadCifar10`: cache, URL and checksum, progress, timeouts. */
 export interface DownloadCifar10Options {
   cacheDir?: string;
   url?: string;
@@ -217,6 +221,7 @@ export interface DownloadCifar10Options {
   onProgress?: ProgressCallback;
   /** When false, a missing cache is an error instead of a download. */
   allowDownload?: boolean;
+  /** The fetch implementation (default the global `fetch`; tests pass a fake). */
   fetch?: typeof fetch;
   timeouts?: DownloadTimeouts;
   /** The archive's size (default: the official 170,052,171 bytes when the md5 is the official one). */

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { LIMITS, WhiteBoxError, readFileCapped } from '@whitebox/core';
 
+/** Options of `readDataFile`. */
 export interface ReadDataFileOptions {
   /** Largest file, and largest decompressed size of a `.gz` file, in bytes (default LIMITS.dataBytes, 512 MiB). */
   maxBytes?: number;

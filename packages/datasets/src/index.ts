@@ -1,3 +1,9 @@
+/**
+ * MNIST, CIFAR-10 and a seeded MNIST localization benchmark for WhiteBox: loaders, checksummed downloader with cache, the Dataset type.
+ *
+ * @packageDocumentation
+ * @module @whitebox/datasets
+ */
 export * from './dataset.js';
 export * from './idx.js';
 export * from './files.js';

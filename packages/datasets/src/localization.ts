@@ -12,12 +12,15 @@ import { loadMnist, type LoadMnistOptions } from './mnist.js';
  * - `mixed`: each image is `single` or `pair` with probability 1/2 (what the shipped model is trained on).
  */
 export type LocalizationVariant = 'single' | 'pair' | 'mixed';
+/** Localization variants: one digit, a pair where the larger digit decides the class, or a mix. */
 export const LOCALIZATION_VARIANTS: readonly LocalizationVariant[] = ['single', 'pair', 'mixed'];
 
 /** The canvas under the pasted objects: black, uniform noise in [0, noise], or either with probability 1/2. */
 export type CanvasBackground = 'blank' | 'noise' | 'mixed';
+/** Backgrounds of the localization canvases: blank, uniform noise, or a mix. */
 export const CANVAS_BACKGROUNDS: readonly CanvasBackground[] = ['blank', 'noise', 'mixed'];
 
+/** Options of `localizationBenchmark`: how many canvases, their size, variant, background and seed. */
 export interface LocalizationOptions {
   /** Images to make. */
   count: number;
@@ -34,12 +37,13 @@ export interface LocalizationOptions {
   name?: string;
 }
 
+/** Localization canvases with their ground-truth boxes as masks. */
 export interface LocalizationSet {
   /** The canvases, `size`×`size`, the source's channels; classes are the source's. */
   dataset: Dataset;
   /** Ground truth [count, size*size]: 1 inside the box of the object that decides the class. */
   masks: Uint8Array;
-  /** [count, size*size]: 1 inside the distractor's box (`pair` images), else 0. */
+  /** `[count, size*size]`: 1 inside the distractor's box (`pair` images), else 0. */
   distractorMasks: Uint8Array;
   /** Per image: 1 when it holds two objects. */
   pairs: Uint8Array;
@@ -199,6 +203,7 @@ export function localizationBenchmark(source: Dataset, options: LocalizationOpti
   return { dataset, masks, distractorMasks, pairs, sources, boxes, options: o };
 }
 
+/** Training and test canvases with the test set's ground truth. */
 export interface LocalizationSplits extends TrainTest {
   /** Ground truth of the test images [test.count, H*W] (and the distractors'). */
   testMasks: Uint8Array;
@@ -206,6 +211,7 @@ export interface LocalizationSplits extends TrainTest {
   testPairs: Uint8Array;
 }
 
+/** Options of `loadMnistLocalization`: the MNIST source, the test variant and background, sizes and seed. */
 export interface LoadLocalizationOptions extends LoadMnistOptions {
   /** Test-set variant (default 'single'); the training set is always 'mixed' (what the shipped model learned). */
   variant?: LocalizationVariant;

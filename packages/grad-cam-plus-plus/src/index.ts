@@ -1,6 +1,13 @@
+/**
+ * Grad-CAM++ class activation maps (Chattopadhyay et al. 2018, pytorch-grad-cam definition) for ONNX image classifiers.
+ *
+ * @packageDocumentation
+ * @module @whitebox/grad-cam-plus-plus
+ */
 import { type Attribution, type AttributionFactory, type Model, type Targets, Tensor } from '@whitebox/core';
 import { type CamMethod, type CamOptions, camChannelWeights, computeCam } from '@whitebox/cam-utils';
 
+/** Options of {@link GradCamPlusPlus}: the CAM options. */
 export type GradCamPlusPlusOptions = CamOptions;
 
 /**
@@ -42,6 +49,7 @@ export class GradCamPlusPlus implements Attribution<GradCamPlusPlusOptions> {
   readonly name = 'grad-cam-plus-plus';
   constructor(readonly model: Model) {}
 
+  /** Grad-CAM++ maps for `input` [N, C, H, W] and `target`. Returns [N, 1, H, W] (upsampled) or [N, 1, h, w]. */
   attribute(input: Tensor, target: Targets, options: GradCamPlusPlusOptions = {}): Promise<Tensor> {
     return computeCam(this.model, input, target, options, METHOD);
   }
@@ -52,5 +60,6 @@ export class GradCamPlusPlus implements Attribution<GradCamPlusPlusOptions> {
   }
 }
 
+/** Factory form of {@link GradCamPlusPlus}: `gradCamPlusPlus(model)`. */
 export const gradCamPlusPlus: AttributionFactory<GradCamPlusPlusOptions> = (model) => new GradCamPlusPlus(model);
 export default gradCamPlusPlus;

@@ -1,6 +1,13 @@
+/**
+ * Grad-CAM class activation maps (Selvaraju et al. 2017) for ONNX CNNs and Vision Transformers.
+ *
+ * @packageDocumentation
+ * @module @whitebox/grad-cam
+ */
 import { type Attribution, type AttributionFactory, type Model, type Targets, Tensor } from '@whitebox/core';
 import { type CamMethod, type CamOptions, channelMeans, computeCam } from '@whitebox/cam-utils';
 
+/** Options of {@link GradCam}: the CAM options (layer, ReLU, upsampling, normalization, augSmooth, eigenSmooth). */
 export type GradCamOptions = CamOptions;
 
 /**
@@ -41,10 +48,12 @@ export class GradCam implements Attribution<GradCamOptions> {
   readonly name = 'grad-cam';
   constructor(readonly model: Model) {}
 
+  /** Grad-CAM maps for `input` [N, C, H, W] and `target`: ReLU of the layer's channels weighted by their mean gradient. Returns [N, 1, H, W] (upsampled) or [N, 1, h, w]. */
   attribute(input: Tensor, target: Targets, options: GradCamOptions = {}): Promise<Tensor> {
     return computeCam(this.model, input, target, options, GRAD_CAM);
   }
 }
 
+/** Factory form of {@link GradCam}: `gradCam(model)`. */
 export const gradCam: AttributionFactory<GradCamOptions> = (model) => new GradCam(model);
 export default gradCam;

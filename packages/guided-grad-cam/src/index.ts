@@ -1,3 +1,9 @@
+/**
+ * Guided Grad-CAM: Grad-CAM upsampled and multiplied by Guided Backpropagation, for ONNX image classifiers.
+ *
+ * @packageDocumentation
+ * @module @whitebox/guided-grad-cam
+ */
 import {
   type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
   Tensor, checkAttributionInput, checkFiniteResult, checkPositiveInt, concatBatch,
@@ -6,6 +12,7 @@ import { GuidedBackprop } from '@whitebox/guided-backprop';
 import { type ReshapeTransform, computeCam, resolveCamLayer } from '@whitebox/cam-utils';
 import { GRAD_CAM, GradCam } from '@whitebox/grad-cam';
 
+/** Options of {@link GuidedGradCam}. */
 export interface GuidedGradCamOptions extends AttributionOptions {
   /** Grad-CAM layer; default `model.defaultCamLayer`. */
   layer?: string;
@@ -29,6 +36,7 @@ export class GuidedGradCam implements Attribution<GuidedGradCamOptions> {
     this.cam = new GradCam(model);
   }
 
+  /** Guided Grad-CAM maps for `input` [N, C, H, W] and `target`: Guided Backpropagation times the upsampled Grad-CAM map. Returns the input's shape. */
   async attribute(input: Tensor, target: Targets, options: GuidedGradCamOptions = {}): Promise<Tensor> {
     checkAttributionInput(this.model, input, target, this.name);
     checkPositiveInt(options.batchSize, 'batchSize', this.name);
@@ -66,5 +74,6 @@ export class GuidedGradCam implements Attribution<GuidedGradCamOptions> {
   }
 }
 
+/** Factory form of {@link GuidedGradCam}: `guidedGradCam(model)`. */
 export const guidedGradCam: AttributionFactory<GuidedGradCamOptions> = (model) => new GuidedGradCam(model);
 export default guidedGradCam;

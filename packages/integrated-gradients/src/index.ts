@@ -1,3 +1,9 @@
+/**
+ * Integrated Gradients attributions (Sundararajan et al. 2017) with baselines and completeness delta, for ONNX image classifiers.
+ *
+ * @packageDocumentation
+ * @module @whitebox/integrated-gradients
+ */
 import {
   describeValue, type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
   LIMITS, Tensor, WhiteBoxError, check, checkAttributionInput, checkFiniteResult, checkFiniteValues, checkLimit, checkPositiveInt, formatShape,
@@ -6,8 +12,10 @@ import {
 
 /** How the path integral is approximated (Captum's riemann_* and gausslegendre). */
 export type IntegrationMethod = 'riemann-left' | 'riemann-right' | 'riemann-middle' | 'riemann-trapezoid' | 'gauss-legendre';
+/** The quadratures Integrated Gradients can use (Captum's names). */
 export const INTEGRATION_METHODS: readonly IntegrationMethod[] = ['riemann-left', 'riemann-right', 'riemann-middle', 'riemann-trapezoid', 'gauss-legendre'];
 
+/** Options of {@link IntegratedGradients}: baseline, steps, quadrature and batch size. */
 export interface IntegratedGradientsOptions extends AttributionOptions {
   /** x′: a number (every pixel), or a tensor [1, C, H, W] or [N, C, H, W]. Default 0 (black). */
   baseline?: number | Tensor;
@@ -24,6 +32,7 @@ export interface IntegratedGradientsOptions extends AttributionOptions {
   maxSteps?: number;
 }
 
+/** Attributions with their completeness check. */
 export interface IntegratedGradientsResult {
   attributions: Tensor;
   /** Completeness gap per sample: Σ attributions − (f(x) − f(x′)). */
@@ -118,6 +127,7 @@ export class IntegratedGradients implements Attribution<IntegratedGradientsOptio
   readonly name = 'integrated-gradients';
   constructor(readonly model: Model) {}
 
+  /** Integrated Gradients maps for `input` [N, C, H, W] and `target` (the input's shape); `attributeWithDelta` also returns the completeness gap. */
   async attribute(input: Tensor, target: Targets, options: IntegratedGradientsOptions = {}): Promise<Tensor> {
     return (await this.run(input, target, options, false)).attributions;
   }
@@ -215,5 +225,6 @@ export class IntegratedGradients implements Attribution<IntegratedGradientsOptio
   }
 }
 
+/** Factory form of {@link IntegratedGradients}: `integratedGradients(model)`. */
 export const integratedGradients: AttributionFactory<IntegratedGradientsOptions> = (model) => new IntegratedGradients(model);
 export default integratedGradients;

@@ -1,3 +1,9 @@
+/**
+ * Layer-CAM class activation maps (Jiang et al. 2021), one or several layers fused, for ONNX image classifiers.
+ *
+ * @packageDocumentation
+ * @module @whitebox/layer-cam
+ */
 import { type Attribution, type AttributionFactory, type Model, type Targets, Tensor } from '@whitebox/core';
 import { type CamMethod, type CamOptions, computeCam } from '@whitebox/cam-utils';
 
@@ -33,10 +39,12 @@ export class LayerCam implements Attribution<LayerCamOptions> {
   readonly name = 'layer-cam';
   constructor(readonly model: Model) {}
 
+  /** Layer-CAM maps for `input` [N, C, H, W] and `target`: ReLU(gradient) ⊙ activation per position, summed over channels. Returns [N, 1, H, W] (upsampled) or [N, 1, h, w]. */
   attribute(input: Tensor, target: Targets, options: LayerCamOptions = {}): Promise<Tensor> {
     return computeCam(this.model, input, target, options, METHOD);
   }
 }
 
+/** Factory form of {@link LayerCam}: `layerCam(model)`. */
 export const layerCam: AttributionFactory<LayerCamOptions> = (model) => new LayerCam(model);
 export default layerCam;

@@ -4,6 +4,7 @@ import type { Explainer } from './explainer.js';
 import { gridPng, imageToRgb, relevanceToRgb, type RgbImage } from './render.js';
 import type { ProgressCallback } from '@whitebox/core';
 
+/** Result of `coherence`: one sample per class, every method's map of it, and the grid picture. */
 export interface CoherenceResult {
   classes: string[];
   /** Dataset index of the sample shown for each class. */

@@ -1,14 +1,17 @@
 import { check } from '@whitebox/core';
 import { ScoreCollector, prepare, type MetricInfo, type MetricInput, type MetricOutput } from './metric.js';
 
+/** Metric info of {@link sparseness}. */
 export const SPARSENESS: MetricInfo = {
   id: 'sparseness', name: 'Sparseness (Gini index)', family: 'complexity', direction: 'higher', paper: 'Chalasani et al. 2020',
   definition: 'Gini index of |map|: 0 for a constant map, 1 − 1/n for a one-hot map.',
 };
+/** Metric info of {@link complexity}. */
 export const COMPLEXITY: MetricInfo = {
   id: 'complexity', name: 'Complexity (entropy)', family: 'complexity', direction: 'lower', paper: 'Bhatt et al. 2020',
   definition: 'Shannon entropy (nats) of |map| / Σ|map|: 0 for a one-hot map, ln n for a constant one.',
 };
+/** Metric info of {@link effectiveComplexity}. */
 export const EFFECTIVE_COMPLEXITY: MetricInfo = {
   id: 'effective-complexity', name: 'Effective Complexity', family: 'complexity', direction: 'lower', paper: 'Nguyen & Martínez 2020',
   definition: 'Share of pixels whose |map| / max|map| exceeds ε (default 10⁻⁵).',
@@ -72,8 +75,11 @@ async function perSample(input: MetricInput, info: MetricInfo, score: (a: Float3
   return out.output();
 }
 
+/** Sparseness (Chalasani et al. 2020): Gini index of each map's absolute values; higher is sparser. */
 export const sparseness = (input: MetricInput): Promise<MetricOutput> => perSample(input, SPARSENESS, gini);
+/** Complexity (Bhatt et al. 2020): entropy of each map's normalized absolute values; lower is simpler. */
 export const complexity = (input: MetricInput): Promise<MetricOutput> => perSample(input, COMPLEXITY, entropyComplexity);
+/** Effective Complexity (Nguyen & Martínez 2020): share of pixels whose relative |relevance| exceeds `eps`; lower is simpler. */
 export function effectiveComplexity(input: MetricInput, options: { eps?: number } = {}): Promise<MetricOutput> {
   const eps = options.eps ?? 1e-5;
   check(Number.isFinite(eps) && eps >= 0, `effective-complexity: eps must be a number ≥ 0, got ${eps}`);

@@ -27,8 +27,10 @@ export const METRICS: readonly MetricInfo[] = [
   SPARSENESS, COMPLEXITY, EFFECTIVE_COMPLEXITY,
   POINTING_GAME, RELEVANCE_MASS, RELEVANCE_RANK, TOP_K_INTERSECTION, ATTRIBUTION_LOCALIZATION,
 ];
+/** Ids of every metric `evaluateMetrics` knows. */
 export const METRIC_IDS: readonly string[] = METRICS.map((m) => m.id);
 
+/** The definition of the metric `id` (throws INVALID_ARGUMENT for an unknown id). */
 export function metricInfo(id: string): MetricInfo {
   const m = METRICS.find((x) => x.id === id);
   if (!m) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown metric '${id}' (known: ${METRIC_IDS.join(', ')})`, { metric: id });
@@ -72,9 +74,11 @@ export interface MetricSizes {
 /** A method as the metrics see it: a name and its signed explainer for a given model (randomized models too). */
 export interface MetricsMethod {
   name: string;
+  /** Builds the method's explainer for a model (called again for each randomized model). */
   make: (model: Model) => Explainer;
 }
 
+/** Options of `evaluateMetrics`: which metrics, sizes, masks, randomized models, seed and progress. */
 export interface MetricsOptions {
   /** Which metrics (default 'all' minus those the inputs cannot support: localization without masks, randomization without steps). */
   metrics?: string | readonly string[];
@@ -89,6 +93,7 @@ export interface MetricsOptions {
   onProgress?: ProgressCallback;
 }
 
+/** One metric's score for one method: mean and std over the scored samples, and what was left out. */
 export interface MetricRow {
   metric: string;
   method: string;
@@ -102,6 +107,7 @@ export interface MetricRow {
   error?: string;
 }
 
+/** A curve a metric traced for one method (e.g. deletion: probability against fraction removed). */
 export interface MetricCurve {
   metric: string;
   method: string;
@@ -110,6 +116,7 @@ export interface MetricCurve {
   yLabel: string;
 }
 
+/** Result of `evaluateMetrics`: rows, curves and timings of the metrics that ran. */
 export interface MetricsResult {
   samples: number;
   seed: number;

@@ -9,9 +9,11 @@ export interface Explainer {
   readonly name: string;
   /** Whether the relevance is random (a baseline), drawn afresh on every call. */
   readonly random?: boolean;
+  /** Per-pixel relevance [N, H*W] for `input` [N, C, H, W] and one target class per sample. */
   relevance(input: Tensor, targets: Int32Array): Promise<Float32Array>;
 }
 
+/** Options of {@link fromAttribution}. */
 export interface FromAttributionOptions {
   /** How channels collapse into one relevance per pixel (default 'abs-sum'). */
   reduction?: ChannelReduction;
@@ -22,6 +24,7 @@ export interface FromAttributionOptions {
   attributeOptions?: Record<string, unknown>;
 }
 
+/** An {@link Explainer} from an attribution method: its maps reduced over channels to one relevance per pixel. */
 export function fromAttribution(method: Attribution, options: FromAttributionOptions = {}): Explainer {
   const name = options.name ?? method.name;
   return {

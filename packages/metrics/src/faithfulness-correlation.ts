@@ -4,6 +4,7 @@ import {
 } from './metric.js';
 import { pearson } from './stats.js';
 
+/** Options of Faithfulness Correlation. */
 export interface FaithfulnessCorrelationOptions {
   /** Random subsets per image (default 100, as in Quantus). */
   runs?: number;
@@ -13,6 +14,7 @@ export interface FaithfulnessCorrelationOptions {
   baseline?: Baseline;
 }
 
+/** Metric info of Faithfulness Correlation. */
 export const FAITHFULNESS_CORRELATION: MetricInfo = {
   id: 'faithfulness-correlation', name: 'Faithfulness Correlation', family: 'faithfulness', direction: 'higher', paper: 'Bhatt et al. 2020',
   definition: 'Pearson correlation, over random pixel subsets, between the subset\'s summed relevance and the drop of the target logit when the subset is removed.',

@@ -1,3 +1,9 @@
+/**
+ * Evaluate attribution methods: coherence, selectivity, ROAR, KAR, ROAD, sanity checks and Quantus-style faithfulness, robustness, randomization, complexity and localization metrics, with an HTML report.
+ *
+ * @packageDocumentation
+ * @module @whitebox/metrics
+ */
 export * from './data.js';
 export * from './stats.js';
 export * from './explainer.js';

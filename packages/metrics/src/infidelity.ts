@@ -1,6 +1,7 @@
 import { check } from '@whitebox/core';
 import { ScoreCollector, prepare, sampleRng, scorePerturbations, targetScores, type MetricInfo, type MetricInput, type MetricOutput } from './metric.js';
 
+/** Options of Infidelity. */
 export interface InfidelityOptions {
   /** Perturbations per image (default 50). */
   samples?: number;
@@ -11,6 +12,7 @@ export interface InfidelityOptions {
   normalize?: boolean;
 }
 
+/** Metric info of Infidelity. */
 export const INFIDELITY: MetricInfo = {
   id: 'infidelity', name: 'Infidelity', family: 'faithfulness', direction: 'lower', paper: 'Yeh et al. 2019',
   definition: 'Mean squared error between the map\'s linear prediction Iᵀφ and the true drop of the target logit f(x) − f(x − I), over Gaussian perturbations I.',

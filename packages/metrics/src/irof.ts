@@ -4,11 +4,13 @@ import { perturbationOrder } from './perturbation-curves.js';
 import { slic, type SlicOptions } from './slic.js';
 import { normalizedArea } from './stats.js';
 
+/** Options of IROF: the superpixel segmentation and what removed segments become. */
 export interface IrofOptions extends SlicOptions {
   /** What a removed segment becomes (default 'mean': the image's per-channel mean, as in Rieger & Hansen and Quantus). */
   baseline?: Baseline;
 }
 
+/** Metric info of IROF. */
 export const IROF: MetricInfo = {
   id: 'irof', name: 'IROF (superpixels)', family: 'faithfulness', direction: 'higher', paper: 'Rieger & Hansen 2020',
   definition: 'Remove SLIC superpixels in decreasing order of mean relevance; area over the curve of the target probability relative to the original.',

@@ -2,22 +2,27 @@ import { check } from '@whitebox/core';
 import { argsortDesc } from './data.js';
 import { ScoreCollector, isConstantMap, prepare, type MetricInfo, type MetricInput, type MetricOutput, type Prepared } from './metric.js';
 
+/** Metric info of the Pointing Game. */
 export const POINTING_GAME: MetricInfo = {
   id: 'pointing-game', name: 'Pointing Game', family: 'localization', direction: 'higher', paper: 'Zhang et al. 2018', needsMasks: true,
   definition: 'Hit rate: the map\'s maximum lies inside the ground-truth mask.',
 };
+/** Metric info of Relevance Mass Accuracy. */
 export const RELEVANCE_MASS: MetricInfo = {
   id: 'relevance-mass', name: 'Relevance Mass Accuracy', family: 'localization', direction: 'higher', paper: 'Arras et al. 2022', needsMasks: true,
   definition: 'Share of the positive relevance that falls inside the mask.',
 };
+/** Metric info of Relevance Rank Accuracy. */
 export const RELEVANCE_RANK: MetricInfo = {
   id: 'relevance-rank', name: 'Relevance Rank Accuracy', family: 'localization', direction: 'higher', paper: 'Arras et al. 2022', needsMasks: true,
   definition: 'Share of the K most relevant pixels that lie inside the mask, K = mask size.',
 };
+/** Metric info of Top-K Intersection. */
 export const TOP_K_INTERSECTION: MetricInfo = {
   id: 'top-k-intersection', name: 'Top-K Intersection', family: 'localization', direction: 'higher', paper: 'Theiner et al. 2022', needsMasks: true,
   definition: 'Share of the k most relevant pixels (k = 5 % of the image) inside the mask.',
 };
+/** Metric info of Attribution Localization. */
 export const ATTRIBUTION_LOCALIZATION: MetricInfo = {
   id: 'attribution-localization', name: 'Attribution Localization', family: 'localization', direction: 'higher', paper: 'Kohlbrenner et al. 2020', needsMasks: true,
   definition: 'Share of the absolute relevance Σ|a| that falls inside the mask.',

@@ -3,6 +3,7 @@ import type { Explainer } from './explainer.js';
 
 /** The five families of explanation metrics (Hedström et al. 2023, Quantus), plus what each needs. */
 export type MetricFamily = 'faithfulness' | 'robustness' | 'randomization' | 'complexity' | 'localization';
+/** The metric families, in report order. */
 export const METRIC_FAMILIES: readonly MetricFamily[] = ['faithfulness', 'robustness', 'randomization', 'complexity', 'localization'];
 
 /** Which way is better: a higher score, a lower one, or neither (a reference value every map gets alike). */
@@ -170,6 +171,7 @@ export class ScoreCollector {
     this.excluded.push({ sample, reason: why });
     return false;
   }
+  /** Records the score of one sample (throws RUNTIME_ERROR on a non-finite score). */
   add(sample: number, score: number): void {
     if (!Number.isFinite(score)) {
       throw new WhiteBoxError('RUNTIME_ERROR', `${this.metric}: non-finite score (${score}) for sample ${sample} of ${this.method} (check the model's outputs for this input)`, { metric: this.metric, method: this.method, sample });
@@ -177,6 +179,7 @@ export class ScoreCollector {
     this.scores.push(score);
     this.samples.push(sample);
   }
+  /** The metric's output: mean and std of the scores so far, plus `extra`. */
   output(extra: Partial<MetricOutput> = {}): MetricOutput {
     const m = this.scores.length ? this.scores.reduce((a, b) => a + b, 0) / this.scores.length : NaN;
     let s = 0;

@@ -7,6 +7,7 @@ import { normalizedArea } from './stats.js';
 
 /** The order in which pixels (or regions) are perturbed: most relevant first, least relevant first, or at random. */
 export type PerturbationOrder = 'morf' | 'lerf' | 'random';
+/** Orders pixels are perturbed in: most relevant first, least relevant first, random. */
 export const PERTURBATION_ORDERS: readonly PerturbationOrder[] = ['morf', 'lerf', 'random'];
 
 /**
@@ -63,6 +64,7 @@ function meanCurve(values: Float64Array, n: number, k: number, samples: number[]
 
 const constantReason = (): string => 'is constant: it ranks no pixel above another';
 
+/** Options of Pixel Flipping. */
 export interface PixelFlippingOptions {
   /** Curve steps; each perturbs ⌈H·W / steps⌉ pixels, the last one all (default 50). */
   steps?: number;
@@ -72,6 +74,7 @@ export interface PixelFlippingOptions {
   baseline?: Baseline;
 }
 
+/** Metric infos of Pixel Flipping, per order. */
 export const PIXEL_FLIPPING: Record<PerturbationOrder, MetricInfo> = {
   morf: {
     id: 'pixel-flipping', name: 'Pixel Flipping (MoRF)', family: 'faithfulness', direction: 'lower', paper: 'Bach et al. 2015; Samek et al. 2017',
@@ -116,6 +119,7 @@ export async function pixelFlipping(input: MetricInput, options: PixelFlippingOp
   return out.output({ curve: { x: xs, y: meanCurve(ys, p.n, realSteps + 1, out.samples), yLabel: 'probability of the target' } });
 }
 
+/** Options of Region Perturbation. */
 export interface RegionPerturbationOptions {
   /** Side of the square regions (default 4 for images up to 64 pixels, else 8). */
   patchSize?: number;
@@ -126,6 +130,7 @@ export interface RegionPerturbationOptions {
   baseline?: Baseline;
 }
 
+/** Metric infos of Region Perturbation, per order. */
 export const REGION_PERTURBATION: Record<PerturbationOrder, MetricInfo> = {
   morf: {
     id: 'region-perturbation', name: 'Region Perturbation (MoRF), AOPC', family: 'faithfulness', direction: 'higher', paper: 'Samek et al. 2017',
@@ -189,9 +194,12 @@ export async function regionPerturbation(input: MetricInput, options: RegionPert
   return out.output({ curve: { x: xs, y: meanCurve(ys, p.n, L + 1, out.samples), yLabel: 'probability of the target' } });
 }
 
+/** Insertion (pixels added to a canvas) or deletion (pixels removed from the image). */
 export type InsertionDeletionMode = 'insertion' | 'deletion';
+/** What the insertion/deletion canvas is: a blur of the image or a constant. */
 export type InsertionDeletionBaseline = 'blur' | 'constant';
 
+/** Options of insertion and deletion (RISE). */
 export interface InsertionDeletionOptions {
   mode?: InsertionDeletionMode;
   /** The canvas: a Gaussian blur of the image (RISE's insertion) or a constant (RISE's deletion; default). */
@@ -204,6 +212,7 @@ export interface InsertionDeletionOptions {
   steps?: number;
 }
 
+/** Metric infos of insertion and deletion, per mode and baseline. */
 export const INSERTION_DELETION: Record<`${InsertionDeletionMode}-${InsertionDeletionBaseline}`, MetricInfo> = {
   'deletion-constant': {
     id: 'deletion-constant', name: 'Deletion AUC (constant)', family: 'faithfulness', direction: 'lower', paper: 'Petsiuk et al. 2018 (RISE)',
@@ -252,6 +261,7 @@ export async function insertionDeletion(input: MetricInput, options: InsertionDe
   return out.output({ curve: { x: xs, y: meanCurve(ys, p.n, realSteps + 1, out.samples), yLabel: 'probability of the target' } });
 }
 
+/** Options of Monotonicity. */
 export interface MonotonicityOptions {
   /** Groups of pixels added one per step (default 16). */
   steps?: number;
@@ -259,6 +269,7 @@ export interface MonotonicityOptions {
   baseline?: Baseline;
 }
 
+/** Metric info of Monotonicity. */
 export const MONOTONICITY: MetricInfo = {
   id: 'monotonicity', name: 'Monotonicity', family: 'faithfulness', direction: 'higher', paper: 'Arya et al. 2019 (AIX360)',
   definition: 'Add pixels to a black canvas in increasing order of relevance; share of samples whose target probability never decreases.',

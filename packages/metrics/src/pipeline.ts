@@ -11,9 +11,13 @@ import { randomRelevance, roarKar, type JobFailure, type RelevanceSet, type Retr
 import { sanityCheck, type CascadeStep } from './sanity.js';
 import { selectivity } from './selectivity.js';
 
+/** How much work an evaluation does: quick, standard, full, or seed (the whole data, several seeds). */
 export type Scale = 'quick' | 'standard' | 'full' | 'seed';
+/** The scales, smallest first. */
 export const SCALES_LIST: readonly Scale[] = ['quick', 'standard', 'full', 'seed'];
+/** One evaluation stage of the pipeline. */
 export type Stage = 'coherence' | 'selectivity' | 'road' | 'sanity' | 'metrics' | 'roar-maps' | 'roar-kar';
+/** The evaluation stages, in run order. */
 export const STAGES: readonly Stage[] = ['coherence', 'selectivity', 'road', 'sanity', 'metrics', 'roar-maps', 'roar-kar'];
 
 /** Sizes of every evaluation at one scale. `undefined` counts mean the whole split. */
@@ -46,6 +50,7 @@ export interface ScaleSettings {
   metrics?: string;
 }
 
+/** Sample counts, steps, seeds and epochs of each scale. */
 export const SCALES: Record<Scale, ScaleSettings> = {
   quick: {
     selectivitySamples: 32, selectivitySteps: 50, patchSize: 1, roadSamples: 200, roadFractions: [0.1, 0.3, 0.5, 0.7, 0.9], sanitySamples: 16,
@@ -81,6 +86,7 @@ export const SCALES: Record<Scale, ScaleSettings> = {
 /** A method as the pipeline sees it: an id, how to explain with a given model, and what keys its cached maps. */
 export interface PipelineMethod {
   id: string;
+  /** The method's explainer for `model` (the trained model, or a retrained or randomized one). */
   explainer(model: Model): Explainer;
   /** Method options that change its maps (part of the map cache key). */
   options?: unknown;
@@ -105,11 +111,14 @@ export interface RelevanceRequest {
  */
 export type RelevanceProvider = (model: Model, requests: readonly RelevanceRequest[], onProgress?: ProgressCallback) => Promise<Array<{ data: Float32Array; hit: boolean } | { failures: JobFailure[] }>>;
 
+/** A progress display for one stage. */
 export interface StageProgress {
   update: ProgressCallback;
+  /** Ends the display. */
   stop(): void;
 }
 
+/** Everything `runPipeline` evaluates: the model, data, methods, scale and stages. */
 export interface PipelineInput {
   dataset: string;
   scale: Scale | string;
@@ -143,12 +152,14 @@ export interface PipelineInput {
   removalValue?: number;
   /** A progress display per stage (the CLI passes progress bars). */
   progress?: (label: string) => StageProgress;
+  /** Receives progress messages (default none). */
   log?: (message: string) => void;
   command?: string;
   /** Seed of the random baselines (default 0). */
   seed?: number;
 }
 
+/** What `runPipeline` returns: the results and the report files written. */
 export interface PipelineOutput {
   results: EvaluationResults;
   files: ReportFiles;

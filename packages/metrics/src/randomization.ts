@@ -4,6 +4,7 @@ import { ScoreCollector, checkRelevance, prepare, sampleRng, type MetricInfo, ty
 import { sanityCheck, type CascadeStep, type SanityResult } from './sanity.js';
 import { SIMILARITY_MEASURES, mapSimilarity, type SimilarityMeasure } from './similarity.js';
 
+/** How layers are randomized: cascading from the top, or one layer at a time. */
 export type RandomizationMode = 'cascading' | 'independent';
 
 const MEASURE_NAMES: Record<SimilarityMeasure, string> = { spearman: 'Spearman ρ', 'spearman-abs': 'Spearman ρ of |map|', ssim: 'SSIM', hog: 'HOG similarity' };
@@ -23,18 +24,23 @@ export function mprtInfo(mode: RandomizationMode, measure: SimilarityMeasure): M
   };
 }
 
+/** Metric infos of the model parameter randomization test, per mode and similarity measure. */
 export const MPRT_METRICS: MetricInfo[] = (['cascading', 'independent'] as const).flatMap((mode) => SIMILARITY_MEASURES.map((m) => mprtInfo(mode, m)));
 
+/** Metric info of Random Logit. */
 export const RANDOM_LOGIT: MetricInfo = {
   id: 'random-logit', name: 'Random Logit (SSIM)', family: 'randomization', direction: 'lower', paper: 'Sixt et al. 2020',
   definition: 'SSIM between the map for the target class and the map for a random other class.',
 };
 
+/** A method the randomization metrics rebuild for each randomized model. */
 export interface RandomizationMethod {
   name: string;
+  /** Builds the method's explainer for a model. */
   make: (model: Model) => Explainer;
 }
 
+/** Result of the model randomization test in both modes, with one output per mode, measure and method. */
 export interface ModelRandomizationResult {
   cascading?: SanityResult;
   independent?: SanityResult;
@@ -80,6 +86,7 @@ export async function modelParameterRandomization(
   return result;
 }
 
+/** Options of Random Logit. */
 export interface RandomLogitOptions {
   similarity?: SimilarityMeasure;
 }

@@ -11,6 +11,7 @@ import type { JobFailure, RoarKarResult } from './roar.js';
 import type { SanityResult } from './sanity.js';
 import type { SelectivityResult } from './selectivity.js';
 
+/** What was evaluated, when, with which command, and how long each stage took. */
 export interface EvaluationMeta {
   dataset: string;
   scale: string;
@@ -27,6 +28,7 @@ export interface EvaluationMeta {
   settings: Record<string, unknown>;
 }
 
+/** Every stage's results of one evaluation (what results.json holds). */
 export interface EvaluationResults {
   meta: EvaluationMeta;
   coherence?: CoherenceResult;
@@ -40,6 +42,7 @@ export interface EvaluationResults {
   failures?: JobFailure[];
 }
 
+/** Paths of the report files written. */
 export interface ReportFiles {
   dir: string;
   html: string;

@@ -21,12 +21,14 @@ export interface RetrainOutput {
   onnx: Uint8Array;
 }
 
+/** Retrains models for ROAR/KAR (in worker threads) until closed. */
 export interface Retrainer {
   retrain: Retrain;
   /** The same retraining, also returning the trained model (a job queue records its hash). */
   retrainWithModel(train: ImageDataset, test: ImageDataset, seed: number): Promise<RetrainOutput>;
   /** Concurrency to give roarKar. */
   concurrency: number;
+  /** Stops its worker threads. */
   close(): Promise<void>;
 }
 

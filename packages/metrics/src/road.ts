@@ -9,6 +9,7 @@ const NEIGHBOURS: ReadonlyArray<readonly [number, number, number]> = [
   [-1, -1, 1 / 12], [-1, 1, 1 / 12], [1, -1, 1 / 12], [1, 1, 1 / 12],
 ];
 
+/** Options of ROAD's noisy linear imputation. */
 export interface ImputeOptions {
   /** Std of the Gaussian noise added to imputed pixels (default 0.01, as in ROAD). */
   noise?: number;
@@ -117,6 +118,7 @@ export function noisyLinearImpute(image: Float32Array, channels: number, height:
   }
 }
 
+/** Options of `road`: fractions, orders, imputation noise, seed and progress. */
 export interface RoadOptions {
   /** Fractions of pixels removed (default 0.1, 0.3, 0.5, 0.7, 0.9). */
   fractions?: readonly number[];
@@ -127,6 +129,7 @@ export interface RoadOptions {
   onProgress?: ProgressCallback;
 }
 
+/** One method's ROAD curve in one order. */
 export interface RoadCurve {
   method: string;
   order: 'morf' | 'lerf';
@@ -139,6 +142,7 @@ export interface RoadCurve {
   aucAccuracy: number;
 }
 
+/** Result of `road`: the baseline accuracy and every method's curves. */
 export interface RoadResult {
   fractions: number[];
   samples: number;

@@ -5,6 +5,7 @@ import { mean, std } from './stats.js';
 /** Retrains a fresh classifier on `train` and returns its accuracy on `test`. Injected: SimpleCNN in the pipeline, a cheap learner in tests. */
 export type Retrain = (train: ImageDataset, test: ImageDataset, seed: number) => Promise<number>;
 
+/** ROAR (remove the most relevant pixels) or KAR (keep the most relevant). */
 export type RoarMode = 'roar' | 'kar';
 
 /** One method's per-pixel relevance for every train and test image ([N, H*W] each). */
@@ -54,6 +55,7 @@ export function randomRelevance(count: number, hw: number, seed = 0): Float32Arr
   return out;
 }
 
+/** Options of `roarKar`: fractions, modes, seeds, concurrency and who runs the retrainings. */
 export interface RoarKarOptions {
   /** Fractions t removed (ROAR) / not kept (KAR); default 0.1, 0.3, 0.5, 0.7, 0.9. */
   fractions?: readonly number[];
@@ -89,10 +91,12 @@ export interface JobFailure {
   attempts?: number;
 }
 
+/** A retraining's outcome: its test accuracy, or why it failed. */
 export type RetrainOutcome = { accuracy: number } | { failure: JobFailure };
 
 /** Runs a list of retrainings; outcomes in task order. */
 export interface RoarKarExecutor {
+  /** Runs `tasks` (retrainings on data modified by the relevance rankings), resolving one outcome per task in task order. */
   run(input: {
     train: ImageDataset;
     test: ImageDataset;
@@ -102,6 +106,7 @@ export interface RoarKarExecutor {
   }): Promise<RetrainOutcome[]>;
 }
 
+/** Accuracy after retraining for one method, mode and fraction, per seed and averaged. */
 export interface RoarKarRow {
   method: string;
   mode: RoarMode;
@@ -116,6 +121,7 @@ export interface RoarKarRow {
   std: number;
 }
 
+/** Result of `roarKar`: the baseline and one row per method, mode and fraction. */
 export interface RoarKarResult {
   fractions: number[];
   seeds: number[];
@@ -148,6 +154,7 @@ export interface RelevanceRanking {
   test: Uint16Array | Int32Array;
 }
 
+/** Each image's pixels ranked by a method's relevance, training and test sets (what ROAR/KAR remove or keep). */
 export function rankRelevanceSet(set: RelevanceSet, train: ImageDataset, test: ImageDataset): RelevanceRanking {
   const hw = train.height * train.width;
   return {

@@ -1,6 +1,7 @@
 import { check } from '@whitebox/core';
 import { ScoreCollector, explainPerturbations, prepare, sampleRng, type MetricInfo, type MetricInput, type MetricOutput, type Prepared } from './metric.js';
 
+/** Options of Max- and Avg-Sensitivity. */
 export interface SensitivityOptions {
   /** Perturbed copies per image (default 50; Quantus 200). */
   samples?: number;
@@ -8,14 +9,17 @@ export interface SensitivityOptions {
   radius?: number;
 }
 
+/** Metric info of {@link maxSensitivity}. */
 export const MAX_SENSITIVITY: MetricInfo = {
   id: 'max-sensitivity', name: 'Max-Sensitivity', family: 'robustness', direction: 'lower', paper: 'Yeh et al. 2019',
   definition: 'Largest relative change ‖φ(x + δ) − φ(x)‖ / ‖φ(x)‖ of the map over uniform perturbations |δ| ≤ r.',
 };
+/** Metric info of {@link avgSensitivity}. */
 export const AVG_SENSITIVITY: MetricInfo = {
   id: 'avg-sensitivity', name: 'Avg-Sensitivity', family: 'robustness', direction: 'lower', paper: 'Yeh et al. 2019',
   definition: 'Mean relative change ‖φ(x + δ) − φ(x)‖ / ‖φ(x)‖ of the map over uniform perturbations |δ| ≤ r.',
 };
+/** Metric info of the Local Lipschitz Estimate. */
 export const LOCAL_LIPSCHITZ: MetricInfo = {
   id: 'local-lipschitz', name: 'Local Lipschitz Estimate', family: 'robustness', direction: 'lower', paper: 'Alvarez-Melis & Jaakkola 2018',
   definition: 'Largest ‖φ̂(x) − φ̂(x′)‖₂ / ‖x − x′‖₂ over Gaussian neighbours x′ = x + N(0, σ²), maps φ̂ scaled by their max |value|.',
@@ -81,14 +85,17 @@ export async function sensitivity(input: MetricInput, options: SensitivityOption
   return { max: mx.output(), avg: av.output() };
 }
 
+/** Max-Sensitivity (Yeh et al. 2019): largest relative change of the map under small uniform input perturbations; lower is more robust. */
 export async function maxSensitivity(input: MetricInput, options: SensitivityOptions = {}): Promise<MetricOutput> {
   return (await sensitivity(input, options)).max;
 }
 
+/** Avg-Sensitivity (Yeh et al. 2019): mean relative change of the map under small uniform input perturbations; lower is more robust. */
 export async function avgSensitivity(input: MetricInput, options: SensitivityOptions = {}): Promise<MetricOutput> {
   return (await sensitivity(input, options)).avg;
 }
 
+/** Options of the Local Lipschitz Estimate. */
 export interface LocalLipschitzOptions {
   /** Neighbours per image (default 50; Quantus 200). */
   samples?: number;

@@ -6,9 +6,11 @@ import { mean, spearman, std } from './stats.js';
 /** One step of the cascade: the model with every layer from the top down to `layer` re-initialised. */
 export interface CascadeStep {
   layer: string;
+  /** Builds this step's randomized model. */
   model: () => Promise<Model>;
 }
 
+/** Similarity of one method's maps after one randomization step. */
 export interface SanityRow {
   method: string;
   /** The last layer randomised at this step (cascading from the top). */
@@ -21,6 +23,7 @@ export interface SanityRow {
   scores?: Partial<Record<SimilarityMeasure, { mean: number; std: number; values?: number[] }>>;
 }
 
+/** Result of the sanity check: similarity of original and randomized maps per method and step. */
 export interface SanityResult {
   layers: string[];
   samples: number;
@@ -30,6 +33,7 @@ export interface SanityResult {
   similarities?: SimilarityMeasure[];
 }
 
+/** Options of the model-randomization sanity check. */
 export interface SanityOptions {
   onProgress?: ProgressCallback;
   /** Dispose each randomised model after use (default true). */

@@ -2,6 +2,7 @@ import { Tensor, WhiteBoxError, check, type Model, type ProgressCallback } from 
 import type { Explainer } from './explainer.js';
 import { normalizedArea } from './stats.js';
 
+/** Options of `selectivity`: steps, patch size, removal value, target and checkpoints. */
 export interface SelectivityOptions {
   /** Removal steps (default 50). */
   steps?: number;
@@ -18,6 +19,7 @@ export interface SelectivityOptions {
   onProgress?: ProgressCallback;
 }
 
+/** Images and maps kept at one step of the selectivity run, for the report. */
 export interface SelectivityCheckpoint {
   step: number;
   /** The first `keepSamples` modified images [k, C, H, W]. */
@@ -26,6 +28,7 @@ export interface SelectivityCheckpoint {
   relevance: Float32Array;
 }
 
+/** One method's selectivity curves: logit, probability and accuracy after each removal step. */
 export interface SelectivityCurve {
   method: string;
   /** Mean target logit after 0..steps removals. */
@@ -41,6 +44,7 @@ export interface SelectivityCurve {
   checkpoints: SelectivityCheckpoint[];
 }
 
+/** Result of `selectivity`: every method's curves. */
 export interface SelectivityResult {
   steps: number;
   patchSize: number;

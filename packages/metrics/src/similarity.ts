@@ -3,6 +3,7 @@ import { pearson, spearman } from './stats.js';
 
 /** How two maps of the same image are compared in the randomization tests (Adebayo et al. 2018 use all four). */
 export type SimilarityMeasure = 'spearman' | 'spearman-abs' | 'ssim' | 'hog';
+/** Measures comparing two maps: Spearman ρ (signed, absolute), SSIM and HOG. */
 export const SIMILARITY_MEASURES: readonly SimilarityMeasure[] = ['spearman', 'spearman-abs', 'ssim', 'hog'];
 
 /** A map's |values| scaled by its max |value| into [0, 1] (all-zero stays zero). */
@@ -77,6 +78,7 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, height: number,
   return total / count;
 }
 
+/** Options of the HOG similarity of maps. */
 export interface HogOptions {
   orientations?: number;
   /** Cell side in pixels (default 4 for maps up to 64 pixels, else 8). */

@@ -1,5 +1,6 @@
 import { check } from '@whitebox/core';
 
+/** Options of the SLIC superpixel segmentation (Achanta et al. 2012). */
 export interface SlicOptions {
   /** Approximate number of superpixels (default 100, as skimage's `slic`). */
   segments?: number;

@@ -1,5 +1,6 @@
 import { check } from '@whitebox/core';
 
+/** Arithmetic mean (NaN for no values). */
 export function mean(values: ArrayLike<number>): number {
   if (values.length === 0) return NaN;
   let s = 0;

@@ -1,8 +1,15 @@
+/**
+ * Occlusion attributions (Zeiler & Fergus 2014, Captum definition): sliding-window score drops, for ONNX image classifiers.
+ *
+ * @packageDocumentation
+ * @module @whitebox/occlusion
+ */
 import {
   describeValue, type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
   Tensor, WhiteBoxError, checkAttributionInput, checkPositiveInt, formatShape, targetsToCotangent,
 } from '@whitebox/core';
 
+/** Options of {@link Occlusion}: window, stride, baseline and batch size. */
 export interface OcclusionOptions extends AttributionOptions {
   /** Window height × width in pixels, over all input channels (default 4, i.e. 4 × 4). */
   window?: number | readonly [number, number];
@@ -41,6 +48,7 @@ export class Occlusion implements Attribution<OcclusionOptions> {
   readonly name = 'occlusion';
   constructor(readonly model: Model) {}
 
+  /** Occlusion maps for `input` [N, C, H, W] and `target`: each pixel averages the target-score drops of the windows covering it. Returns the input's shape. */
   async attribute(input: Tensor, target: Targets, options: OcclusionOptions = {}): Promise<Tensor> {
     checkAttributionInput(this.model, input, target, this.name);
     checkPositiveInt(options.batchSize, 'batchSize', this.name);
@@ -123,5 +131,6 @@ export class Occlusion implements Attribution<OcclusionOptions> {
   }
 }
 
+/** Factory form of {@link Occlusion}: `occlusion(model)`. */
 export const occlusion: AttributionFactory<OcclusionOptions> = (model) => new Occlusion(model);
 export default occlusion;

@@ -18,8 +18,10 @@ export type AttrValue =
   | { type: 'int'; value: number }
   | { type: 'ints'; value: readonly number[] };
 
+/** ONNX node attributes by name. */
 export type Attrs = Record<string, AttrValue>;
 
+/** An ONNX AttributeProto from a name and a value. */
 export function attrToProto(name: string, v: AttrValue): IAttributeProto {
   if (typeof v === 'number') {
     return Number.isInteger(v) ? { name, type: AttributeType.INT, i: v } : { name, type: AttributeType.FLOAT, f: v };
@@ -55,6 +57,7 @@ export function attrFromProto(a: IAttributeProto, where: string): AttrValue {
   }
 }
 
+/** Options of serializing a graph: opsets and producer. */
 export interface ModelBytesOptions {
   /** Default-domain opset (default 17). */
   opset?: number;
@@ -142,10 +145,12 @@ export class GraphBuilder {
     return n;
   }
 
+  /** Whether a tensor of this name exists in the graph. */
   has(name: string): boolean {
     return this.names.has(name);
   }
 
+  /** The graph as a serialized ONNX model (throws when it has no outputs). */
   toModelBytes(options: ModelBytesOptions = {}): Uint8Array {
     if (this.outputs.length === 0) throw new WhiteBoxError('INVALID_ARGUMENT', `GraphBuilder '${this.name}' has no outputs`);
     return graphToModelBytes({ name: this.name, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs }, options);

@@ -9,6 +9,7 @@ import { GraphShapes } from './shapes.js';
 export type { PreparedModel } from './prepare.js';
 export { prepareModel } from './prepare.js';
 
+/** Options of gradient-graph export: ReLU rule, layers, input gradient and MaxPool backward. */
 export interface GradientGraphOptions {
   /** ReLU backward rule (default 'gradient'). */
   rule?: ReluRule;

@@ -37,6 +37,7 @@ export interface IrGraph {
   maxElements: number;
 }
 
+/** Options of importing an ONNX model: which output holds the logits, and size limits. */
 export interface ImportOptions {
   /** Which graph output holds the logits, when the model has several. */
   output?: string;
@@ -315,6 +316,7 @@ export function initType(g: IrGraph, name: string): ElemType {
   return g.initTypes.get(name) ?? (g.inits.get(name)?.dtype === 'float32' ? 'float32' : (g.inits.get(name)?.dtype as ElemType | undefined) ?? 'float32');
 }
 
+/** For each tensor name, the nodes that read it. */
 export function consumers(g: IrGraph): Map<string, IrNode[]> {
   const m = new Map<string, IrNode[]>();
   for (const n of g.nodes) for (const i of n.inputs) if (i) { const l = m.get(i) ?? []; if (!l.includes(n)) l.push(n); m.set(i, l); }

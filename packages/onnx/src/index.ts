@@ -1,3 +1,9 @@
+/**
+ * ONNX model loading, graph building, shape inference and gradient-graph export (reverse-mode differentiation of ONNX models) for WhiteBox explanations.
+ *
+ * @packageDocumentation
+ * @module @whitebox/onnx
+ */
 export * from './proto.js';
 export * from './builder.js';
 export {

@@ -37,6 +37,7 @@ function gridOf(dims: readonly number[], grids: { h: number; w: number }[]): Lay
   return undefined;
 }
 
+/** The intermediate tensors of a graph that methods can explain, with op, shape and kind. */
 export function modelLayers(g: IrGraph, shapes: GraphShapes): LayerInfo[] {
   const fromInput = reached(g);
   const grids = patchGrids(g, shapes);

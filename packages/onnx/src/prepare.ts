@@ -6,6 +6,7 @@ import {
 import { getOp, isFloatType, readInt, tensorOfValue } from './ops/index.js';
 import { GraphShapes, fixedBatch } from './shapes.js';
 
+/** A model ready for gradient export: its simplified graph and shapes. */
 export interface PreparedModel {
   graph: IrGraph;
   numClasses: number;

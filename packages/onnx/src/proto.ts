@@ -4,15 +4,24 @@ import { Tensor, WhiteBoxError, sizeOf, type TensorData } from '@whitebox/core';
 
 /** The generated protobufjs classes for the ONNX schema (ModelProto, GraphProto, ...). */
 export const onnx = onnxProto.onnx;
+/** ONNX ModelProto (decoded message). */
 export type ModelProto = onnxProto.onnx.ModelProto;
+/** ONNX ModelProto (plain object form). */
 export type IModelProto = onnxProto.onnx.IModelProto;
+/** ONNX GraphProto (plain object form). */
 export type IGraphProto = onnxProto.onnx.IGraphProto;
+/** ONNX NodeProto (plain object form). */
 export type INodeProto = onnxProto.onnx.INodeProto;
+/** ONNX TensorProto (plain object form). */
 export type ITensorProto = onnxProto.onnx.ITensorProto;
+/** ONNX AttributeProto (plain object form). */
 export type IAttributeProto = onnxProto.onnx.IAttributeProto;
+/** ONNX ValueInfoProto (plain object form). */
 export type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
 
+/** ONNX TensorProto.DataType enum. */
 export const DataType = onnxProto.onnx.TensorProto.DataType;
+/** ONNX AttributeProto.AttributeType enum. */
 export const AttributeType = onnxProto.onnx.AttributeProto.AttributeType;
 
 type LongLike = number | { toNumber(): number; toString(): string } | null | undefined;
@@ -34,6 +43,7 @@ const DTYPE_NAMES: Record<number, string> = {
   1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool', 10: 'float16', 11: 'float64',
 };
 
+/** The name of an ONNX data type number, e.g. 'FLOAT'. */
 export function dataTypeName(t: number): string {
   return DTYPE_NAMES[t] ?? `type ${t}`;
 }
@@ -171,6 +181,7 @@ export function valueInfoDims(vi: IValueInfoProto): (number | string)[] | undefi
   return (shape.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? toNum(d.dimValue as LongLike) : '?'));
 }
 
+/** An ONNX ValueInfoProto: a tensor's name, element type and dims (a string or null dim is symbolic). */
 export function makeValueInfo(name: string, dims: readonly (number | string | null)[] | undefined, elemType: number = DataType.FLOAT): IValueInfoProto {
   return {
     name,

@@ -133,12 +133,14 @@ export class GraphShapes {
     this.b = fixedBatch(graph) !== undefined ? this.a : inferGraph(graph, 3);
   }
 
+  /** The inferred element type, dims and constant value of a tensor. */
   info(name: string): TensorInfo {
     const i = this.a.get(name);
     if (!i) throw new WhiteBoxError('INVALID_MODEL', `no shape is known for tensor '${name}'${this.graph.source ? ` in ${this.graph.source}` : ''}`, { tensor: name });
     return i;
   }
 
+  /** The inferred dims of a tensor (throws when it has none). */
   dims(name: string): number[] {
     return this.info(name).dims;
   }

@@ -1,6 +1,7 @@
 import { Rng, Tensor } from '@whitebox/core';
 import { GraphBuilder, i64 } from './builder.js';
 
+/** Options of `buildSimpleCnn`: input size, widths, classes, normalization and seed. */
 export interface SimpleCnnOptions {
   /** Input channels (1 for MNIST, 3 for CIFAR-10). */
   channels: number;

@@ -14,6 +14,7 @@ export function encodeDataset(ds: Dataset): Uint8Array {
   return out;
 }
 
+/** A dataset from the bytes `encodeDataset` wrote (throws INVALID_DATA for anything else). */
 export function decodeDataset(bytes: Uint8Array, where = 'dataset blob'): Dataset {
   const magic = new TextDecoder().decode(bytes.subarray(0, MAGIC.length));
   if (magic !== MAGIC) throw new WhiteBoxError('INVALID_DATA', `${where} is not a WhiteBox dataset blob`);
@@ -30,6 +31,7 @@ export function float32Bytes(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/** A Float32Array from little-endian bytes (throws INVALID_DATA for a length not a multiple of 4). */
 export function bytesToFloat32(bytes: Uint8Array, where = 'float32 blob'): Float32Array {
   if (bytes.byteLength % 4 !== 0) throw new WhiteBoxError('INVALID_DATA', `${where}: ${bytes.byteLength} bytes is not a whole number of float32 values`);
   const out = new Float32Array(bytes.byteLength / 4);

@@ -51,14 +51,17 @@ export interface NoopJob extends JobCommon {
   salt: string;
 }
 
+/** Any job WhiteBox puts on the queue. */
 export type WhiteBoxJob = MapShardJob | RetrainJob | NoopJob;
 
+/** Result of a no-op job (queue throughput measurements). */
 export interface NoopResult {
   index: number;
   seconds: number;
   worker: string;
 }
 
+/** Result of a map-shard job: where its maps are in the store. */
 export interface MapShardResult {
   /** sha256 of the shard's Float32 maps [(end − start), H*W]. */
   blob: string;
@@ -67,6 +70,7 @@ export interface MapShardResult {
   worker: string;
 }
 
+/** Result of a retraining job: the accuracy and the retrained model's hash. */
 export interface RetrainResult {
   accuracy: number;
   /** sha256 of the retrained model's ONNX bytes: equal across retries and reruns (deterministic training). */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { WhiteBoxError } from '@whitebox/core';
 import { probeRedis } from './redis.js';
 
+/** Options of `startRedisServer`: persistence, data directory and binary. */
 export interface RedisServerOptions {
   /** Append-only file with fsync on every write, so a restart keeps every job (default true). */
   persistence?: boolean;
@@ -15,12 +16,14 @@ export interface RedisServerOptions {
   binary?: string;
 }
 
+/** A redis-server process started for tests and local runs. */
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
   readonly dir: string;
   /** Stops it (SIGTERM: Redis flushes its append-only file) and starts it again on the same port and data. */
   restart(downMs?: number): Promise<void>;
+  /** Stops it and removes its temporary data directory. */
   stop(): Promise<void>;
 }
 

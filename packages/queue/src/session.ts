@@ -8,6 +8,7 @@ import { DEFAULT_QUEUE_NAME, PROTOCOL, jobId, jobName, metaKey, type MapShardJob
 import { parseRedisUrl, probeRedis, redactUrl } from './redis.js';
 import type { ContentStore } from './store.js';
 
+/** Options of a queue session: Redis URL, version, model, store and retry policy. */
 export interface QueueSessionOptions {
   /** redis://host:port */
   url: string;
@@ -26,11 +27,13 @@ export interface QueueSessionOptions {
   /** Remove every job of the queue first (another model's leftovers). */
   clear?: boolean;
   command?: string;
+  /** Receives progress messages (default none). */
   log?: (message: string) => void;
   /** How often pending jobs are polled besides queue events (ms, default 1000). */
   pollMs?: number;
 }
 
+/** A job's outcome: its result (and whether a stored result was reused), or why it failed. */
 export type JobOutcome<R> = { result: R; skipped: boolean } | { failure: JobFailure };
 
 /** One finished job, as the session saw it (tests and the report read these). */
@@ -123,6 +126,7 @@ export class QueueSession {
     }
   }
 
+  /** Closes the session's queue connections. */
   async close(): Promise<void> {
     await Promise.allSettled([this.events.close(), this.queue.close()]);
     this.redis.disconnect();

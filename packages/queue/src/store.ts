@@ -15,12 +15,15 @@ export interface ContentStore {
   put(bytes: Uint8Array): Promise<string>;
   /** The bytes stored under `hash`, checked against it. */
   get(hash: string): Promise<Uint8Array>;
+  /** Whether a blob with this sha256 is stored. */
   has(hash: string): Promise<boolean>;
   /** A job's result, under its key (written atomically; a later write of the same key replaces it). */
   putRecord(key: string, value: unknown): Promise<void>;
+  /** The JSON record stored under `key`, if any. */
   getRecord<T = unknown>(key: string): Promise<T | undefined>;
 }
 
+/** Hex sha256 of bytes. */
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -79,6 +82,7 @@ export class DirectoryStore implements ContentStore {
     return bytes;
   }
 
+  /** Whether a blob with this sha256 is stored. */
   async has(hash: string): Promise<boolean> {
     return existsSync(this.blobPath(hash));
   }
@@ -87,6 +91,7 @@ export class DirectoryStore implements ContentStore {
     atomicWrite(this.recordPath(key), JSON.stringify(value));
   }
 
+  /** The JSON record stored under `key`, if any. */
   async getRecord<T = unknown>(key: string): Promise<T | undefined> {
     const file = this.recordPath(key);
     if (!existsSync(file)) return undefined;

@@ -9,6 +9,7 @@ import { DEFAULT_QUEUE_NAME, PROTOCOL, jobName, metaKey, type MapShardJob, type 
 import { parseRedisUrl, probeRedis, redactUrl } from './redis.js';
 import { DirectoryStore, sha256, type ContentStore } from './store.js';
 
+/** Options of `startWorker`: Redis URL, queue, concurrency, store, version and model loading. */
 export interface WorkerOptions {
   url: string;
   queueName?: string;
@@ -32,9 +33,11 @@ export interface WorkerOptions {
   maxStalledCount?: number;
   /** Fault injection for tests: jobs whose name this returns true for throw on every attempt. */
   failJob?: (name: string) => boolean;
+  /** Receives progress messages (default none). */
   log?: (message: string) => void;
 }
 
+/** A started worker: its name, the BullMQ worker and how to stop it. */
 export interface RunningWorker {
   readonly name: string;
   readonly worker: Worker;

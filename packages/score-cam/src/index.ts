@@ -1,3 +1,9 @@
+/**
+ * Score-CAM class activation maps (Wang et al. 2020): gradient-free, channel weights from masked forward passes, for ONNX image classifiers.
+ *
+ * @packageDocumentation
+ * @module @whitebox/score-cam
+ */
 import {
   type Attribution, type AttributionFactory, type Model, type Targets, Tensor, targetsToCotangent,
 } from '@whitebox/core';
@@ -83,6 +89,7 @@ export class ScoreCam implements Attribution<ScoreCamOptions> {
   readonly name = 'score-cam';
   constructor(readonly model: Model) {}
 
+  /** Score-CAM maps for `input` [N, C, H, W] and `target`: channel weights from the softmax scores of the input masked by each upsampled channel. Returns [N, 1, H, W] (upsampled) or [N, 1, h, w]. */
   attribute(input: Tensor, target: Targets, options: ScoreCamOptions = {}): Promise<Tensor> {
     return computeCam(this.model, input, target, options, METHOD);
   }
@@ -93,5 +100,6 @@ export class ScoreCam implements Attribution<ScoreCamOptions> {
   }
 }
 
+/** Factory form of {@link ScoreCam}: `scoreCam(model)`. */
 export const scoreCam: AttributionFactory<ScoreCamOptions> = (model) => new ScoreCam(model);
 export default scoreCam;

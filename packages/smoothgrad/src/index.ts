@@ -1,3 +1,9 @@
+/**
+ * SmoothGrad, SmoothGrad² and VarGrad: noise-averaged ensembles around any WhiteBox attribution method.
+ *
+ * @packageDocumentation
+ * @module @whitebox/smoothgrad
+ */
 import {
   describeValue, type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets,
   LIMITS, Rng, Tensor, WhiteBoxError, check, checkAttributionInput, checkFiniteResult, checkFiniteValues, checkLimit, checkPositiveInt, formatShape,
@@ -6,8 +12,10 @@ import {
 
 /** mean (SmoothGrad), mean of squares (SmoothGrad²), variance (VarGrad) of the maps over noisy copies. */
 export type SmoothGradVariant = 'smoothgrad' | 'smoothgrad-squared' | 'vargrad';
+/** The ensembles: SmoothGrad (mean), SmoothGrad² (mean of squares) and VarGrad (variance). */
 export const SMOOTHGRAD_VARIANTS: readonly SmoothGradVariant[] = ['smoothgrad', 'smoothgrad-squared', 'vargrad'];
 
+/** Options of {@link SmoothGrad}: samples, noise level, variant, seed, and the base method's options. */
 export interface SmoothGradOptions<B extends AttributionOptions = AttributionOptions> extends AttributionOptions {
   /** Noisy copies per input (default 50). */
   samples?: number;
@@ -115,6 +123,7 @@ export class NormalStream {
     }
   }
 
+  /** Fills `out` with standard normal samples. */
   fill(out: Float32Array | Float64Array): void {
     for (let i = 0; i < out.length; i++) out[i] = this.next();
   }
@@ -182,6 +191,7 @@ export class SmoothGrad<B extends AttributionOptions = AttributionOptions> imple
     this.name = `${variant}(${base.name})`;
   }
 
+  /** The base method's maps averaged (or squared, or their variance) over `samples` noisy copies of `input`. Returns the base method's shape. */
   async attribute(input: Tensor, target: Targets, options: SmoothGradOptions<B> = {}): Promise<Tensor> {
     const o = { ...this.defaults, ...options };
     const what = this.name;

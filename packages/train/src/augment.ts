@@ -1,6 +1,7 @@
 import { Rng } from '@whitebox/core';
 import type { Dataset } from '@whitebox/datasets';
 
+/** Training data augmentation: random crops after padding and horizontal flips. */
 export interface AugmentOptions {
   /** Random crop after zero-padding by this many pixels (0: none). */
   cropPadding: number;

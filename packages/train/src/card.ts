@@ -46,6 +46,7 @@ export interface ModelCard {
   variants?: Record<string, { accuracy: number; count: number; description?: string }>;
 }
 
+/** What `buildModelCard` describes: the trained classifier, its ONNX bytes, data and evaluation. */
 export interface CardInput {
   name: string;
   classifier: TrainedClassifier;
@@ -65,6 +66,7 @@ export interface CardInput {
   variants?: ModelCard['variants'];
 }
 
+/** The model card (Markdown and JSON) of a trained classifier. */
 export function buildModelCard(c: CardInput): ModelCard {
   const clf = c.classifier;
   const o = clf.info.options;

@@ -6,6 +6,7 @@ import { tf } from './tf.js';
 import { exportSimpleCNN } from './export.js';
 import type { EpochRecord, ResolvedTrainOptions } from './train.js';
 
+/** Test accuracy of one class. */
 export interface ClassAccuracy {
   class: string;
   count: number;
@@ -13,6 +14,7 @@ export interface ClassAccuracy {
   accuracy: number;
 }
 
+/** A classifier's test accuracy, loss, per-class accuracy and confusion matrix. */
 export interface Evaluation {
   count: number;
   accuracy: number;
@@ -23,6 +25,7 @@ export interface Evaluation {
   confusion: number[][];
 }
 
+/** What training recorded about a classifier: classes, normalization, history and options. */
 export interface ClassifierInfo {
   classes: string[];
   mean: number[];
@@ -43,10 +46,12 @@ export class TrainedClassifier {
     readonly info: ClassifierInfo,
   ) {}
 
+  /** The per-epoch training record. */
   get history(): EpochRecord[] {
     return this.info.history;
   }
 
+  /** Number of parameters of the network. */
   get parameterCount(): number {
     return parameterCount(this.config);
   }

@@ -1,3 +1,9 @@
+/**
+ * Train the WhiteBox SimpleCNN with tfjs on the WebAssembly backend and export it to ONNX (ROAR/KAR retraining).
+ *
+ * @packageDocumentation
+ * @module @whitebox/train
+ */
 export { initTf, tf, wasmDir } from './tf.js';
 export { registerWasmTrainingKernels } from './kernels.js';
 export * from './model.js';

@@ -13,7 +13,9 @@ export interface SimpleCNNConfig {
   hidden?: number;
 }
 
+/** Batch normalization ε (PyTorch's default). */
 export const BN_EPSILON = 1e-5;
+/** Batch normalization running-statistics momentum (PyTorch's default). */
 export const BN_MOMENTUM = 0.1;
 
 /**
@@ -23,6 +25,7 @@ export const BN_MOMENTUM = 0.1;
  */
 export type ParamMap = Record<string, Float32Array>;
 
+/** One parameter of the SimpleCNN: name, shape, and whether it is trained and decayed. */
 export interface ParamSpec {
   name: string;
   shape: number[];
@@ -32,6 +35,7 @@ export interface ParamSpec {
   decay: boolean;
 }
 
+/** The conv block widths of a configuration (default [32, 64, 128]). */
 export function resolvedWidths(cfg: SimpleCNNConfig): number[] {
   return cfg.widths ?? [32, 64, 128];
 }
@@ -49,6 +53,7 @@ export function featureSize(cfg: SimpleCNNConfig): { h: number; w: number; c: nu
   return { h, w, c: widths[widths.length - 1]! };
 }
 
+/** Every parameter of a SimpleCNN configuration, in export order. */
 export function paramSpecs(cfg: SimpleCNNConfig): ParamSpec[] {
   const widths = resolvedWidths(cfg);
   const hidden = cfg.hidden ?? 1024;
@@ -161,8 +166,10 @@ function batchMomentsFast(y: tf.Tensor4D): { mean: tf.Tensor1D; variance: tf.Ten
   return { mean, variance };
 }
 
+/** The SimpleCNN's parameters as tfjs tensors, by name. */
 export type TfParams = Record<string, tf.Tensor>;
 
+/** Logits of a forward pass and, in training mode, each BN layer's batch moments. */
 export interface ForwardResult {
   logits: tf.Tensor2D;
   /** Batch moments per BN layer (training mode only). */
@@ -197,6 +204,7 @@ export function forward(cfg: SimpleCNNConfig, p: TfParams, x: tf.Tensor4D, train
 const runKernel = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): tf.Tensor =>
   tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 
+/** One training step's loss, logits, gradients and BN batch moments. */
 export interface StepResult {
   /** Mean cross-entropy of the batch. */
   loss: tf.Scalar;

@@ -7,8 +7,10 @@ import { BN_MOMENTUM, initParams, trainStep, paramSpecs, parameterCount, type Pa
 import { initTf, tf } from './tf.js';
 import { TrainedClassifier } from './classifier.js';
 
+/** Learning-rate schedule: a named one, or a function of the step. */
 export type LrSchedule = 'cosine' | 'constant' | 'step' | ((step: number, totalSteps: number, baseLr: number) => number);
 
+/** What one training epoch recorded: learning rate, losses, accuracies and speed. */
 export interface EpochRecord {
   epoch: number;
   lr: number;
@@ -22,6 +24,7 @@ export interface EpochRecord {
   imagesPerSecond: number;
 }
 
+/** Options of `trainSimpleCNN`: epochs, batch size, optimizer, schedule, augmentation, seed, checkpoints. */
 export interface TrainOptions {
   epochs?: number;
   batchSize?: number;
@@ -49,17 +52,20 @@ export interface TrainOptions {
   /** Stop once this wall-clock time (ms since epoch) has passed, after finishing the epoch in progress. */
   deadline?: number;
   onProgress?: ProgressCallback;
+  /** Called after each epoch with its record and the history so far. */
   onEpoch?: (record: EpochRecord, history: EpochRecord[]) => void;
   /** Model widths (tests use small ones). */
   widths?: number[];
   hidden?: number;
 }
 
+/** Training options with every default filled in (as the model card records them). */
 export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'validation' | 'checkpointDir' | 'onProgress' | 'onEpoch' | 'schedule' | 'augment' | 'maxEpochsThisRun' | 'deadline' | 'widths' | 'hidden'>> & {
   schedule: string;
   augment: AugmentOptions | null;
 };
 
+/** The options with every default filled in. */
 export function resolveOptions(o: TrainOptions): ResolvedTrainOptions {
   const r = {
     epochs: o.epochs ?? 10,
@@ -86,6 +92,7 @@ export function resolveOptions(o: TrainOptions): ResolvedTrainOptions {
   return r;
 }
 
+/** The learning rate at `step` of `total` under the options' schedule. */
 export function learningRate(o: TrainOptions, r: ResolvedTrainOptions, step: number, total: number, stepsPerEpoch: number): number {
   if (typeof o.schedule === 'function') return o.schedule(step, total, r.lr);
   if (r.schedule === 'constant') return r.lr;

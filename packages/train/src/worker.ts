@@ -9,6 +9,7 @@ import type { EpochRecord, TrainOptions } from './train.js';
 /** Options that can cross a thread boundary (no callbacks). */
 export type WorkerTrainOptions = Omit<TrainOptions, 'onProgress' | 'onEpoch' | 'schedule'> & { schedule?: 'cosine' | 'constant' | 'step' };
 
+/** What a training worker thread returns: the ONNX bytes, evaluation and history. */
 export interface WorkerTrainResult {
   onnx: Uint8Array;
   /** Evaluation on `test` when given. */

@@ -1,8 +1,15 @@
+/**
+ * Vanilla gradient saliency maps (Simonyan et al. 2013) for ONNX image classifiers.
+ *
+ * @packageDocumentation
+ * @module @whitebox/vanilla-gradient
+ */
 import {
   type Attribution, type AttributionFactory, type AttributionOptions, type Model, type Targets, type Tensor,
   checkAttributionInput, checkFiniteResult, checkPositiveInt, inputGradients,
 } from '@whitebox/core';
 
+/** Options of {@link VanillaGradient}. */
 export interface VanillaGradientOptions extends AttributionOptions {
   /** Return |gradient| (Simonyan et al.'s saliency map). Default false. */
   abs?: boolean;
@@ -13,6 +20,7 @@ export class VanillaGradient implements Attribution<VanillaGradientOptions> {
   readonly name = 'vanilla-gradient';
   constructor(readonly model: Model) {}
 
+  /** Gradient of the target score with respect to `input` [N, C, H, W] (its absolute value with `abs`). Returns the input's shape. */
   async attribute(input: Tensor, target: Targets, options: VanillaGradientOptions = {}): Promise<Tensor> {
     checkAttributionInput(this.model, input, target, this.name);
     checkPositiveInt(options.batchSize, 'batchSize', this.name);
@@ -23,5 +31,6 @@ export class VanillaGradient implements Attribution<VanillaGradientOptions> {
   }
 }
 
+/** Factory form of {@link VanillaGradient}: `vanillaGradient(model)`. */
 export const vanillaGradient: AttributionFactory<VanillaGradientOptions> = (model) => new VanillaGradient(model);
 export default vanillaGradient;

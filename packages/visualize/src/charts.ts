@@ -10,6 +10,7 @@ export interface ChartSeries {
   error?: readonly number[];
 }
 
+/** Options of `lineChartSvg`: title, axis labels, size, y domain and points. */
 export interface LineChartOptions {
   title?: string;
   xLabel: string;
@@ -22,6 +23,7 @@ export interface LineChartOptions {
   points?: boolean;
 }
 
+/** One bar: label, value, optional error bar and group. */
 export interface BarDatum {
   label: string;
   value: number;
@@ -29,6 +31,7 @@ export interface BarDatum {
   group?: string;
 }
 
+/** Options of `barChartSvg`: title, axis labels, size and y domain. */
 export interface BarChartOptions {
   title?: string;
   xLabel?: string;

@@ -1,6 +1,8 @@
 /** Colormaps as 257-entry RGB lookup tables (odd, so t = 0.5 has its own entry) built from anchor colors (linear interpolation in sRGB). */
 export type Rgb = readonly [number, number, number];
+/** A colormap: viridis, inferno, gray (sequential) or blue-white-red (diverging, for signed maps). */
 export type ColormapName = 'viridis' | 'inferno' | 'gray' | 'blue-white-red';
+/** The colormaps by name. */
 export const COLORMAPS: readonly ColormapName[] = ['viridis', 'inferno', 'gray', 'blue-white-red'];
 
 function hex(h: string): Rgb {
@@ -52,6 +54,7 @@ export function luminance([r, g, b]: Rgb): number {
   return 0.2126 * r + 0.7152 * g + 0.0722 * b;
 }
 
+/** Whether a colormap is diverging (centred on 0). */
 export function isDiverging(name: ColormapName): boolean {
   return name === 'blue-white-red';
 }

@@ -3,6 +3,7 @@ import { type ColormapName } from './colormaps.js';
 import { type RgbaImage, blankImage, imageToRgba, mapToRgba, overlay, scaleNearest } from './render.js';
 import { drawText, wrapLabel } from './text.js';
 
+/** Options of `composeGrid`: margin and background colour. */
 export interface GridOptions {
   /** Pixels between cells and around the grid (default 2). */
   margin?: number;
@@ -37,6 +38,7 @@ export function composeGrid(cells: readonly (readonly RgbaImage[])[], options: G
   return out;
 }
 
+/** One column of a saliency grid: a method's maps for the N images. */
 export interface SaliencyGridColumn {
   /** Method id, e.g. 'guided-backprop' (column order = this order). */
   name: string;
@@ -46,6 +48,7 @@ export interface SaliencyGridColumn {
   colormap?: ColormapName;
 }
 
+/** Options of `saliencyGrid`: colormap, scale, overlay, input column and labels. */
 export interface SaliencyGridOptions extends GridOptions {
   colormap?: ColormapName;
   /** Integer upscaling of every cell (default: enough for cells ≥ 96 px). */

@@ -41,6 +41,7 @@ export async function encodePng(img: RgbaImage): Promise<Uint8Array> {
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
+/** Options of `decodePng`. */
 export interface DecodePngOptions {
   /** Largest width × height decoded (default LIMITS.imagePixels, 4096 × 4096); checked from the header first. */
   maxPixels?: number;

@@ -8,12 +8,14 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
+/** An RGBA image of one colour (default opaque white). */
 export function blankImage(width: number, height: number, rgba: readonly [number, number, number, number] = [255, 255, 255, 255]): RgbaImage {
   const data = new Uint8Array(width * height * 4);
   for (let i = 0; i < width * height; i++) data.set(rgba, i * 4);
   return { width, height, data };
 }
 
+/** Options of `mapToRgba`: colormap, channel reduction and percentile clipping. */
 export interface MapToRgbaOptions {
   /** Default 'inferno' (sequential); 'blue-white-red' shows signed maps around 0. */
   colormap?: ColormapName;

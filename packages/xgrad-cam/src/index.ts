@@ -1,6 +1,13 @@
+/**
+ * XGrad-CAM class activation maps (Fu et al. 2020, pytorch-grad-cam definition) for ONNX image classifiers.
+ *
+ * @packageDocumentation
+ * @module @whitebox/xgrad-cam
+ */
 import { type Attribution, type AttributionFactory, type Model, type Targets, Tensor } from '@whitebox/core';
 import { type CamMethod, type CamOptions, camChannelWeights, computeCam } from '@whitebox/cam-utils';
 
+/** Options of {@link XGradCam}: the CAM options. */
 export type XGradCamOptions = CamOptions;
 
 /** XGrad-CAM channel weights (Fu et al. 2020, as pytorch-grad-cam): w_k = Σ_ij g_ij · A_ij / (Σ_ij A_ij + 1e-7). Returns [N·K]. */
@@ -33,6 +40,7 @@ export class XGradCam implements Attribution<XGradCamOptions> {
   readonly name = 'xgrad-cam';
   constructor(readonly model: Model) {}
 
+  /** XGrad-CAM maps for `input` [N, C, H, W] and `target`: channel weights Σ(A ⊙ ∂y/∂A) / ΣA. Returns [N, 1, H, W] (upsampled) or [N, 1, h, w]. */
   attribute(input: Tensor, target: Targets, options: XGradCamOptions = {}): Promise<Tensor> {
     return computeCam(this.model, input, target, options, METHOD);
   }
@@ -43,5 +51,6 @@ export class XGradCam implements Attribution<XGradCamOptions> {
   }
 }
 
+/** Factory form of {@link XGradCam}: `xGradCam(model)`. */
 export const xGradCam: AttributionFactory<XGradCamOptions> = (model) => new XGradCam(model);
 export default xGradCam;

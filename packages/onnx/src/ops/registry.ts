@@ -152,6 +152,7 @@ export interface GradContext {
   string(name: string, def: string): string;
 }
 
+/** What WhiteBox knows about one ONNX operator: arity, attributes, shape inference, evaluation and backward rule. */
 export interface OpSchema {
   op: string;
   /** Family file (conv, pool, elementwise, activation, normalization, reduce, shape, matmul, resize). */
@@ -189,6 +190,7 @@ export function registerOp(schema: OpSchema): void {
   REGISTRY.set(schema.op, schema);
 }
 
+/** The schema of an operator type, if it is supported. */
 export function getOp(op: string): OpSchema | undefined {
   return REGISTRY.get(op);
 }
