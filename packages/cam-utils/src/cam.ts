@@ -76,6 +76,7 @@ export interface ComputeCamOptions extends CamOptions {
    * `onInputGradient`. Needs a model whose `gradientFeatures` include 'layerRule'; not with `augSmooth`.
    */
   inputGradientRule?: ReluRule;
+  /** Receives each chunk's input gradient (under `inputGradientRule`) and the index of the chunk's first image. */
   onInputGradient?: (gradient: Tensor, start: number) => void;
 }
 
