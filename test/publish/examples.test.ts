@@ -18,11 +18,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error plain .mjs script without types
+import { publishedPackages } from '../../scripts/package-metadata.mjs';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const examples = join(root, 'examples');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** pnpm filters selecting exactly the published packages. */
+const FILTERS = (publishedPackages() as string[]).map((d) => `--filter=@whitebox/${d}`);
 
 /** The browser example's JavaScript (gzip) budget in bytes; BENCHMARKS.md ("browser bundle") records the measurement. */
 export const BUNDLE_BUDGET = { bytes: 800_000, gzip: 215_000 };
@@ -91,10 +95,10 @@ describe.sequential('examples from the packed tarballs', () => {
       skip = 'npm registry unreachable';
       return;
     }
-    await sh('pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only', '--filter=./packages/*', '--filter=!@whitebox/bench'], root, 600_000);
+    await sh('pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only', ...FILTERS], root, 600_000);
     const dest = join(scratch, 'tarballs');
     mkdirSync(dest);
-    const packs = JSON.parse(await sh('pnpm', ['-r', '--filter=./packages/*', '--filter=!@whitebox/bench', 'pack', '--json', '--pack-destination', dest], root)) as { name: string; filename: string }[];
+    const packs = JSON.parse(await sh('pnpm', ['-r', ...FILTERS, 'pack', '--json', '--pack-destination', dest], root)) as { name: string; filename: string }[];
     for (const p of packs) {
       tgz.set(p.name, p.filename);
       manifests.set(p.name, JSON.parse(readFileSync(join(root, 'packages', p.name.replace('@whitebox/', ''), 'package.json'), 'utf8')));

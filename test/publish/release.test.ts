@@ -18,6 +18,8 @@ import { publishedPackages } from '../../scripts/package-metadata.mjs';
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const published: string[] = publishedPackages();
+/** pnpm filters selecting exactly the published packages (private ones, like bench, stay out). */
+const FILTERS = published.map((d) => `--filter=@whitebox/${d}`);
 
 async function registryReachable(): Promise<boolean> {
   try {
@@ -61,7 +63,7 @@ describe('release dry run on a throwaway copy', () => {
   it('changeset version, pack and publish --dry-run: every tarball complete, nothing from src/ or test/', async () => {
     const status = async () => (await run('git', ['status', '--porcelain', '--', 'packages', 'apps', '.changeset', 'package.json'], { cwd: root })).stdout;
     const before = await status();
-    await run('pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only', '--filter=./packages/*', '--filter=!@whitebox/bench'], { cwd: root, timeout: 600_000 });
+    await run('pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only', ...FILTERS], { cwd: root, timeout: 600_000 });
     const ws = join(scratch, 'ws');
     mkdirSync(ws);
     copyWorkspace(ws);
@@ -82,7 +84,7 @@ describe('release dry run on a throwaway copy', () => {
 
     const out = join(scratch, 'tarballs');
     mkdirSync(out);
-    const { stdout } = await run('pnpm', ['-r', '--filter=./packages/*', '--filter=!@whitebox/bench', 'pack', '--json', '--pack-destination', out], { cwd: ws, timeout: 300_000, maxBuffer: 64 << 20 });
+    const { stdout } = await run('pnpm', ['-r', ...FILTERS, 'pack', '--json', '--pack-destination', out], { cwd: ws, timeout: 300_000, maxBuffer: 64 << 20 });
     const packs = JSON.parse(stdout) as { name: string; version: string; filename: string; files: { path: string }[] }[];
     expect(packs.map((p) => p.name).sort()).toEqual(published.map((d) => `@whitebox/${d}`).sort());
     for (const p of packs) {
@@ -104,7 +106,7 @@ describe('release dry run on a throwaway copy', () => {
 
     if (await registryReachable()) {
       // Reads each package's published versions from the registry (none is published yet) and runs npm publish --dry-run.
-      const pub = await run('pnpm', ['publish', '-r', '--dry-run', '--no-git-checks', '--filter=./packages/*', '--filter=!@whitebox/bench'], { cwd: ws, timeout: 600_000, maxBuffer: 64 << 20 });
+      const pub = await run('pnpm', ['publish', '-r', '--dry-run', '--no-git-checks', ...FILTERS], { cwd: ws, timeout: 600_000, maxBuffer: 64 << 20 });
       const text = pub.stdout + pub.stderr;
       const done = [...text.matchAll(/^\+ (@whitebox\/[a-z0-9-]+)@(\S+)$/gm)].map((m) => `${m[1]}@${m[2]}`).sort();
       expect(done).toEqual(published.map((d) => `@whitebox/${d}@${version[d]}`).sort());
