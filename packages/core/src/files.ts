@@ -101,9 +101,15 @@ export function readFileCapped(fs: CappedReadFs, path: string, options: ReadFile
 
 /** The synchronous subset of `node:fs` that `makeDirs` uses (injected, as for readFileCapped). */
 export interface MakeDirsFs {
+  /** Whether the path exists (as `fs.existsSync`). */
   existsSync(path: string): boolean;
+  /** Creates one directory (as `fs.mkdirSync`). */
   mkdirSync(path: string, options?: { recursive?: boolean }): unknown;
-  statSync(path: string): { isDirectory(): boolean };
+  /** Stats a path (as `fs.statSync`). */
+  statSync(path: string): {
+    /** Whether it is a directory. */
+    isDirectory(): boolean;
+  };
 }
 
 /**
