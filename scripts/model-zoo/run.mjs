@@ -94,7 +94,7 @@ function tokensToGrid(t, grid) {
 function scopeTensor(layers, path) {
   const seg = path.split('.');
   const cumulative = seg.map((_, i) => seg.slice(0, i + 1).join('.'));
-  const styles = [`/${seg.join('/')}/`, `/${cumulative.join('/')}/`];
+  const styles = [`/${seg.join('/')}/`, `/${cumulative.join('/')}/`, `/${path}/`];
   const inside = layers.filter((l) => styles.some((s) => l.name.includes(s)) || l.name.startsWith(`/${seg[0]}/`) && seg.length === 1);
   return inside[inside.length - 1];
 }
