@@ -20,6 +20,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs script without types
 import { publishedPackages } from '../../scripts/package-metadata.mjs';
+import { registryReachable } from './registry.js';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,15 +44,6 @@ const BUILTIN_ALLOWED: Record<string, string> = {
 const BROWSER_ALLOWED = ['core', 'onnx', 'backend-web', 'integrated-gradients'];
 const METHOD_PACKAGES = ['vanilla-gradient', 'input-x-gradient', 'deconvnet', 'guided-backprop', 'integrated-gradients', 'grad-cam', 'guided-grad-cam', 'smoothgrad',
   'grad-cam-plus-plus', 'xgrad-cam', 'hires-cam', 'layer-cam', 'score-cam', 'ablation-cam', 'eigen-cam', 'occlusion', 'cam-utils'];
-
-async function registryReachable(): Promise<boolean> {
-  try {
-    await run('npm', ['ping', '--fetch-timeout=10000', '--fetch-retries=0'], { timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function sh(cmd: string, args: string[], cwd: string, timeout = 300_000, env: Record<string, string> = {}): Promise<string> {
   try {

@@ -14,21 +14,13 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs script without types
 import { publishedPackages } from '../../scripts/package-metadata.mjs';
+import { registryReachable } from './registry.js';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const published: string[] = publishedPackages();
 /** pnpm filters selecting exactly the published packages (private ones, like bench, stay out). */
 const FILTERS = published.map((d) => `--filter=@whitebox/${d}`);
-
-async function registryReachable(): Promise<boolean> {
-  try {
-    await run('npm', ['ping', '--fetch-timeout=10000', '--fetch-retries=0'], { timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A copy of the workspace a release touches; node_modules only as links to the workspace packages. */
 function copyWorkspace(dest: string): void {
