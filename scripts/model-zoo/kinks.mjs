@@ -15,12 +15,11 @@ export async function traceKinks({ python, script, out, name, threads, onnxPath,
   try {
     const d = run('dump');
     if (d.status !== 0) return { error: `kinks.py dump failed: ${(d.stderr || '').trim().split('\n').pop()}` };
-    const { calls } = JSON.parse(readFileSync(files[1], 'utf8'));
+    const { calls, pools = [] } = JSON.parse(readFileSync(files[1], 'utf8'));
     const pre = readFileSync(files[0]);
     const graph = importModel(new Uint8Array(readFileSync(onnxPath)), onnxPath);
     const nodes = graph.nodes.filter((n) => FAMILY.has(n.op));
     if (nodes.length !== calls.length) return { error: `${calls.length} ReLU-family calls in PyTorch, ${nodes.length} nodes in the ONNX graph: not traced` };
-    const pools = JSON.parse(readFileSync(files[1], 'utf8')).pools ?? [];
     const poolNodes = graph.nodes.filter((n) => n.op === 'MaxPool');
     if (poolNodes.length !== pools.length) return { error: `${pools.length} max-pool calls in PyTorch, ${poolNodes.length} MaxPool nodes in the ONNX graph: not traced` };
     const names = [...new Set([...nodes, ...poolNodes].map((n) => n.inputs[0]))];

@@ -94,10 +94,10 @@ function overlappingMaxPool(node: IrNode): boolean {
  * graph (its node count and its max-pools):
  * - 'all' (NCHWc blocked-layout conv kernels, fastest) for small convnets such as SimpleCNN (≤ 64 nodes) whose
  *   max-pools do not overlap;
- * - 'extended' for larger graphs: under 'all' the blocked kernels sum in another order, and in deep ReLU networks the
- *   resulting float32 differences flip ReLU and max-pool decisions, so input gradients drift from PyTorch's (measured
- *   on torchvision models: GoogLeNet 4.1e-2, DenseNet-121 1.7e-2, MobileNetV2 5.8e-3 of max |gradient| at 'all';
- *   1.0e-6 at 'extended'); and for small graphs with overlapping max-pools, whose gradient routing 'all' gets wrong
+ * - 'extended' for larger graphs: under 'all' the blocked kernels sum in another order, so more pre-activations
+ *   within float32 rounding of a ReLU kink land on the other side than at 'extended' (either side is a correct float32
+ *   answer, but it moves the input gradient: docs/models.md traces every such unit in the zoo, and MobileNetV2 has one
+ *   at every level); and for small graphs with overlapping max-pools, whose gradient routing 'all' gets wrong
  *   outright (AlexNet, 21 nodes, 224², opset 17: input gradient 3.6e-3 from PyTorch's float32 and float64 results at
  *   'all', 6.6e-7 at 'extended');
  * - 'disabled' above 2,500 nodes: the basic optimizers' session creation grows super-linearly (a 5,000-node ReLU
