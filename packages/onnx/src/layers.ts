@@ -16,6 +16,39 @@ function reached(g: IrGraph): Set<string> {
   return r;
 }
 
+/**
+ * Tensors every path from the input to the output passes through (the graph's articulation tensors: ResNet's block
+ * outputs, an inception block's Concat, not one of its branches). Nodes are in topological order; a node on an
+ * input→output path is a cut exactly when no edge between two such nodes jumps over its position.
+ */
+function cutTensors(g: IrGraph): Set<string> {
+  const fromInput = reached(g);
+  const toOutput = new Set([g.output]);
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (n.outputs.some((o) => toOutput.has(o))) for (const x of n.inputs) if (x) toOutput.add(x);
+  }
+  const onPath = (t: string) => fromInput.has(t) && toOutput.has(t);
+  const pos = new Map<string, number>([[g.input.name, -1]]);
+  g.nodes.forEach((n, i) => { for (const o of n.outputs) if (o) pos.set(o, i); });
+  // cover[i] > 0: some input→output edge runs from a node before i to a node after it.
+  const diff = new Int32Array(g.nodes.length + 2);
+  g.nodes.forEach((n, w) => {
+    for (const x of n.inputs) {
+      if (!x || !onPath(x) || !n.outputs.some(onPath)) continue;
+      const u = pos.get(x)!;
+      if (w - u > 1) { diff[u + 2]! += 1; diff[w + 1]! -= 1; } // covers nodes u+1 … w-1 (index shifted by one)
+    }
+  });
+  const cuts = new Set<string>();
+  let cover = 0;
+  g.nodes.forEach((n, i) => {
+    cover += diff[i + 1]!;
+    if (cover === 0) for (const o of n.outputs) if (o && onPath(o)) cuts.add(o);
+  });
+  return cuts;
+}
+
 /** Patch grids (h, w) of the graph's spatial tensors, last first. */
 function patchGrids(g: IrGraph, shapes: GraphShapes): { h: number; w: number }[] {
   const out: { h: number; w: number }[] = [];
@@ -107,10 +140,21 @@ export function defaultCamLayerOf(g: IrGraph, shapes: GraphShapes): string | und
   const cons = consumers(g);
   const producer = new Map<string, IrNode>();
   for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+  // The reduction must be the head's: its input a tensor every input→output path passes through. An inner branch's
+  // windowed pool that happens to end at 1×1 (Inception-v3's Mixed_7c pool branch at small inputs) is not.
+  const cuts = cutTensors(g);
   let found: string | undefined;
+  let anyReduction: string | undefined;
   for (const n of g.nodes) {
     const t = spatialReductionInput(n, g, shapes, cons);
-    if (t && dependsOn(g, g.input.name, t)) found = t;
+    if (!t || !dependsOn(g, g.input.name, t)) continue;
+    anyReduction = t;
+    if (cuts.has(t)) found = t;
+  }
+  if (!found && anyReduction) {
+    // Only branch reductions (the final map is 1×1): the last spatial map larger than 1×1 that every path crosses.
+    const spatial = modelLayers(g, shapes).filter((l) => l.kind === 'spatial' && cuts.has(l.name) && (shapes.a.get(l.name)?.dims ?? []).slice(2).reduce((a, b) => a * b, 1) > 1);
+    found = spatial[spatial.length - 1]?.name ?? anyReduction;
   }
   if (found) {
     for (;;) {
@@ -118,7 +162,7 @@ export function defaultCamLayerOf(g: IrGraph, shapes: GraphShapes): string | und
       if (!p || !['MaxPool', 'AveragePool', 'Identity'].includes(p.op)) break;
       const x = p.inputs[0]!;
       const xi = shapes.a.get(x);
-      if (!xi || xi.dims.length !== 4) break;
+      if (!xi || xi.dims.length !== 4 || (cuts.has(found) && !cuts.has(x))) break;
       found = x;
     }
     return found;

@@ -153,3 +153,32 @@ describe("Grad-CAM's default layer with ReduceMean heads", () => {
     await m.dispose();
   });
 });
+
+describe("Grad-CAM's default layer past inner branch pools", () => {
+  it('an inception block whose padded 3×3 pool branch ends at 1×1 is not the head (Inception-v3 at small inputs); a 1×1 final map falls back to the last map every path crosses', async () => {
+    const { loadModel } = await import('@whitebox/onnx');
+    await import('@whitebox/backend-node');
+    // stem [N,4,3,3] → stride-3 conv to 1×1 (the final map), in parallel with a Pad → AveragePool(3×3) branch; Concat
+    // of the branches → GlobalAveragePool → Flatten → Gemm. Before the fix the branch's Pad output was the default.
+    const build = () => {
+      const b = new GraphBuilder('inception');
+      b.input('input', ['N', 3, 3, 3]);
+      const stem = b.node('Relu', [conv(b, 'input', 3, 4, 'stem', false)], ['stem_out'])[0]!;
+      b.initializer('down.w', randomTensor([4, 4, 3, 3], 21));
+      const a = b.node('Relu', [b.node('Conv', [stem, 'down.w'], ['down'], { kernel_shape: [3, 3], strides: [3, 3] })[0]!], ['branch_a'])[0]!;
+      const padded = b.node('Pad', [stem, b.initializer('pads', new Tensor(BigInt64Array.of(0n, 0n, 1n, 1n, 0n, 0n, 1n, 1n), [8]))], ['pool_pad'])[0]!;
+      const pooled = b.node('AveragePool', [padded], ['pool_b'], { kernel_shape: [5, 5], strides: [1, 1] })[0]!;
+      const cat = b.node('Concat', [a, pooled], ['mixed'], { axis: 1 })[0]!;
+      const gap = b.node('GlobalAveragePool', [cat], ['gap'])[0]!;
+      const f = b.node('Flatten', [gap], ['flat'])[0]!;
+      b.initializer('fc.w', randomTensor([10, 8], 22));
+      b.node('Gemm', [f, 'fc.w'], ['logits'], { transB: 1 });
+      b.output('logits', ['N', 10]);
+      return b.toModelBytes({ opset: 13 });
+    };
+    const m = await loadModel(build(), { backend: 'node' });
+    expect(m.layers.find((l) => l.name === 'pool_pad')).toMatchObject({ kind: 'spatial' });
+    expect(m.defaultCamLayer).toBe('stem_out');
+    await m.dispose();
+  });
+});
