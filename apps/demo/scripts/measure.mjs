@@ -39,10 +39,22 @@ try {
     const info = await page.evaluate(() => window.__whitebox.info);
     const times = {};
     let predict = [];
+    const seven = ['vanilla-gradient', 'input-x-gradient', 'deconvnet', 'guided-backprop', 'integrated-gradients', 'grad-cam', 'guided-grad-cam'];
+    const latency = { seven: [], all: [] };
+    await page.evaluate(() => document.addEventListener('click', (e) => { window.__clickAt = e.timeStamp; }, true));
     for (let i = 0; i < samples; i++) {
       await page.getByTestId(`sample-${(i * 7) % 30}`).click();
       await page.waitForTimeout(50);
       await ready();
+      // The page stamps each map when it arrives (cells[k].receivedAt, performance.now()); the click's own timestamp
+      // is on the same clock. Click → the seven gradient maps on screen, and click → every map.
+      const l = await page.evaluate((seven) => {
+        const w = window.__whitebox;
+        const at = (keys) => Math.max(...keys.map((k) => w.cells[k]?.receivedAt ?? NaN)) - window.__clickAt;
+        return { seven: at(seven.map((m) => `none:${m}`)), all: at(Object.keys(w.cells)) };
+      }, seven);
+      latency.seven.push(l.seven);
+      latency.all.push(l.all);
       const st = await page.evaluate(() => {
         const w = window.__whitebox;
         return { predict: w.prediction.ms, maps: Object.fromEntries(Object.entries(w.cells).map(([k, c]) => [k, c.map ? c.map.ms : NaN])) };
@@ -53,6 +65,9 @@ try {
     console.log(`\n${info.title} on ${info.executionProvider}${info.shipped ? '' : ' (random-weight stand-in)'}: load + first gradient graph ${info.loadMs.toFixed(0)} ms, forward median ${median(predict).toFixed(1)} ms`);
     console.log('| map | median ms | min ms | max ms |\n| --- | --- | --- | --- |');
     for (const [k, xs] of Object.entries(times)) console.log(`| ${k.replace('none:', '')} | ${median(xs).toFixed(1)} | ${Math.min(...xs).toFixed(1)} | ${Math.max(...xs).toFixed(1)} |`);
+    // The seven gradient maps' own compute times summed, per sample; and the page's latency from the click.
+    const sums = Array.from({ length: samples }, (_, i) => seven.reduce((a, k) => a + (times[`none:${k}`]?.[i] ?? NaN), 0));
+    console.log(`seven gradient maps: compute summed median ${median(sums).toFixed(0)} ms; click → all seven on screen median ${median(latency.seven).toFixed(0)} ms (min ${Math.min(...latency.seven).toFixed(0)}); click → all ${Object.keys(times).length} maps median ${median(latency.all).toFixed(0)} ms (min ${Math.min(...latency.all).toFixed(0)})`);
   }
 } finally {
   await browser.close();

@@ -1,5 +1,5 @@
 import type { Device } from '@whitebox/core';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { ExplainerClient } from './client.js';
 import { DrawingPad, PixelCanvas, ProbabilityBars, Slider } from './components.js';
 import { EvaluationView } from './evaluation.js';
@@ -11,7 +11,10 @@ import {
 import { COLORMAPS, type ColormapName, DIVERGING, mapToRgba, pixelsToRgba } from './render.js';
 
 type ModelChoice = ShippedModel | 'custom';
-type Cell = { map?: MapResult; error?: string };
+// receivedAt: performance.now() when the page got the map (the measurement script reads it).
+type Cell = { map?: MapResult; error?: string; receivedAt?: number };
+const timeline: [string, number][] = [];
+(globalThis as unknown as { __timeline: unknown }).__timeline = timeline;
 const ENSEMBLES: Ensemble[] = ['smoothgrad', 'smoothgrad-squared', 'vargrad'];
 const MAX_ONNX_BYTES = 200 * 2 ** 20;
 
@@ -61,6 +64,8 @@ function ExplainView() {
   const [samples, setSamples] = useState<Record<string, SampleSet>>({});
   const [input, setInput] = useState<InputImage | null>(null);
   const [prediction, setPrediction] = useState<PredictResult | null>(null);
+  // The input the prediction belongs to: until the new input's prediction arrives, nothing is explained with the old one's class.
+  const [predictedFor, setPredictedFor] = useState<InputImage | null>(null);
   const [target, setTarget] = useState<number | null>(null); // null: the predicted class
   const [options, setOptions] = useState<ExplainOptions>({ igSteps: 32, igBaseline: 'black', sgSigma: 0.15, sgSamples: 16, camLayer: undefined });
   const [ensembles, setEnsembles] = useState<Ensemble[]>([]);
@@ -166,26 +171,28 @@ function ExplainView() {
     setInput({ pixels: adaptPixels(framed, 1, info.height, info.width, info.channels, info.height, info.width), source: 'your drawing' });
   }
 
-  // Predict when the input changes.
-  useEffect(() => {
+  // Predict when the input changes (a layout effect: the request leaves before the browser paints the new input).
+  useLayoutEffect(() => {
     if (!info || !input) return;
     let stale = false;
     setPrediction(null);
+    timeline.push(['predict', performance.now()]);
     client
       .predict(info.key, device, input.pixels)
-      .then((p) => !stale && setPrediction(p))
+      .then((p) => { timeline.push(['prediction', performance.now()]); if (!stale) { setPrediction(p); setPredictedFor(input); } })
       .catch((e: Error) => !stale && setInputError(`prediction failed: ${e.message}`));
     return () => {
       stale = true;
     };
   }, [client, info, input, device]);
 
-  const effectiveTarget = target ?? prediction?.predicted ?? null;
+  const effectiveTarget = target ?? (prediction && predictedFor === input ? prediction.predicted : null);
 
   // Explain (all seven methods, plus each enabled ensemble) when anything that matters changes.
   const explain = useCallback(() => {
-    if (!info || !input || effectiveTarget === null) return;
+    if (!info || !input) return;
     const seq = ++explainSeq.current;
+    timeline.push(['explain', performance.now()]);
     // The plain gradient methods, then the CAM family (plain only), then each enabled ensemble of the gradient methods.
     const tasks = [
       ...METHOD_IDS.map((method) => ({ method, ensemble: 'none' as Ensemble })),
@@ -197,9 +204,9 @@ function ExplainView() {
     setProgress({ done: 0, total: tasks.length });
     client
       .explain(
-        { modelKey: info.key, device, pixels: input.pixels, target: effectiveTarget, tasks, options },
+        { modelKey: info.key, device, pixels: input.pixels, target, tasks, options },
         {
-          onMap: (map) => seq === explainSeq.current && setCells((c) => ({ ...c, [`${map.ensemble}:${map.method}`]: { map } })),
+          onMap: (map) => seq === explainSeq.current && setCells((c) => ({ ...c, [`${map.ensemble}:${map.method}`]: { map, receivedAt: performance.now() } })),
           onMapError: (method, ensemble, error) => seq === explainSeq.current && setCells((c) => ({ ...c, [`${ensemble}:${method}`]: { error: error.message } })),
           onProgress: (done, total, stage) => seq === explainSeq.current && setProgress({ done, total, stage }),
         },
@@ -211,13 +218,21 @@ function ExplainView() {
           setProgress(null);
         }
       });
-  }, [client, info, input, effectiveTarget, ensembles, options, device]);
+  }, [client, info, input, target, ensembles, options, device]);
 
-  useEffect(() => {
+  // Slider drags (option changes) are debounced; a new image, target, model or device is explained at once.
+  const explainedOptions = useRef(options);
+  useLayoutEffect(() => {
     setCells({}); // maps of other settings must not linger as if they were these
-    const t = setTimeout(explain, 150); // debounce slider drags
+    const delay = explainedOptions.current === options ? 0 : 150;
+    explainedOptions.current = options;
+    if (delay === 0) {
+      explain();
+      return undefined;
+    }
+    const t = setTimeout(explain, delay);
     return () => clearTimeout(t);
-  }, [explain]);
+  }, [explain, options]);
 
   // What the page computed, for tests and curious visitors (window.__whitebox in the console).
   useEffect(() => {

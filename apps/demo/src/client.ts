@@ -78,7 +78,7 @@ export class ExplainerClient {
   }
 
   explain(
-    args: { modelKey: string; device: Device; pixels: Float32Array; target: number; tasks: ExplainTask[]; options: ExplainOptions },
+    args: { modelKey: string; device: Device; pixels: Float32Array; target: number | null; tasks: ExplainTask[]; options: ExplainOptions },
     on: Pick<Pending, 'onMap' | 'onMapError' | 'onProgress'>,
   ): Promise<{ cancelled: boolean }> {
     return this.send({ type: 'explain', ...args, pixels: args.pixels.slice() }, on);

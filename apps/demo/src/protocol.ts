@@ -92,7 +92,8 @@ export type Request =
       modelKey: string;
       device: Device;
       pixels: Float32Array;
-      target: number;
+      /** The class to explain; null: the model's prediction for this input (the worker runs the forward pass). */
+      target: number | null;
       tasks: ExplainTask[];
       options: ExplainOptions;
     }

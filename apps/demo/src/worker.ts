@@ -238,6 +238,17 @@ function errorInfo(err: unknown): WorkerErrorInfo {
   return { code: 'RUNTIME_ERROR', message: String(err) };
 }
 
+const turns = new MessageChannel();
+const turnWaiters: (() => void)[] = [];
+turns.port1.onmessage = () => turnWaiters.shift()?.();
+/** Resolves on the worker's next event-loop turn (after messages already queued), with no timer clamping. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    turnWaiters.push(resolve);
+    turns.port2.postMessage(0);
+  });
+}
+
 function post(msg: WorkerResponse, transfer: Transferable[] = []): void {
   self.postMessage(msg, transfer);
 }
@@ -269,8 +280,13 @@ async function handle(req: Request): Promise<void> {
       const loaded = await getLoaded(req.modelKey, req.device);
       const { channels, height, width } = loaded.info;
       const input = new Tensor(req.pixels, [1, channels, height, width]);
+      // No class given: explain the prediction, computed here so the page need not wait for its predict round trip.
+      const target = req.target ?? (await loaded.model.forward(input)).predictions[0]!;
       let done = 0;
       for (const task of req.tasks) {
+        // Let a newer request's message in first: ONNX Runtime's runs resolve as microtasks, so without a macrotask
+        // turn here the whole explain would run before onmessage sees the request that supersedes it.
+        await nextTurn();
         if (latestExplain !== req.id) break; // superseded by a newer request
         let t0 = performance.now();
         const progress = (d: number, t: number) =>
@@ -279,14 +295,14 @@ async function handle(req: Request): Promise<void> {
           let map: Tensor;
           let fallback: string | undefined;
           try {
-            map = await attribute(loaded, task.method, task.ensemble, input, req.target, req.options, progress);
+            map = await attribute(loaded, task.method, task.ensemble, input, target, req.options, progress);
           } catch (err) {
             // ONNX Runtime's WebGPU provider fails on some gradient graphs: compute that map on WebAssembly, and say so.
             if (req.device !== 'webgpu' || !(err instanceof WhiteBoxError) || err.code !== 'RUNTIME_ERROR') throw err;
             fallback = `WebGPU failed (${err.message.slice(0, 160)}…); computed on WebAssembly`;
             const wasm = await wasmTwin(loaded);
             t0 = performance.now();
-            map = await attribute(wasm, task.method, task.ensemble, input, req.target, req.options, progress);
+            map = await attribute(wasm, task.method, task.ensemble, input, target, req.options, progress);
           }
           const ms = performance.now() - t0;
           const data = Float32Array.from(map.data.subarray(0, map.itemSize));

@@ -29,14 +29,14 @@ for (const shape of ['mnist', 'cifar10']) {
   const layer = defaultCamLayerOf(p.graph, p.shapes);
   const graphs = {
     forward: forwardModelBytes(p.graph, p.numClasses),
-    'input gradient': gradientGraphFromPrepared(p, { rule: 'gradient' }),
+    'input gradient': gradientGraphFromPrepared(p, { rule: 'gradient', ...(arg('maxpool', '') ? { maxPoolBackward: arg('maxpool', '') } : {}) }),
     guided: gradientGraphFromPrepared(p, { rule: 'guided' }),
     'grad-cam': gradientGraphFromPrepared(p, { rule: 'gradient', layers: [layer], inputGradient: false }),
     'guided grad-cam': gradientGraphFromPrepared(p, { rule: 'guided', layers: [layer], layerRule: 'gradient' }),
   };
   for (const [name, g] of Object.entries(graphs)) {
     const prefix = join(out, `${shape}-${name.replace(/ /g, '_')}`);
-    const s = await backend.createSession(g, { threads, enableProfiling: true, profileFilePrefix: prefix, graphOptimizationLevel: arg('level', sessionOptimizationLevel(p.graph.nodes.length)) });
+    const s = await backend.createSession(g, { threads, enableProfiling: true, profileFilePrefix: prefix, graphOptimizationLevel: arg('level', sessionOptimizationLevel(p.graph)) });
     const feeds = name === 'forward' ? { [p.graph.input.name]: x } : { [p.graph.input.name]: x, cotangent: cot };
     for (let i = 0; i < 3; i++) await s.run(feeds);
     const t0 = performance.now();
