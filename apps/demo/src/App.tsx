@@ -13,8 +13,6 @@ import { COLORMAPS, type ColormapName, DIVERGING, mapToRgba, pixelsToRgba } from
 type ModelChoice = ShippedModel | 'custom';
 // receivedAt: performance.now() when the page got the map (the measurement script reads it).
 type Cell = { map?: MapResult; error?: string; receivedAt?: number };
-const timeline: [string, number][] = [];
-(globalThis as unknown as { __timeline: unknown }).__timeline = timeline;
 const ENSEMBLES: Ensemble[] = ['smoothgrad', 'smoothgrad-squared', 'vargrad'];
 const MAX_ONNX_BYTES = 200 * 2 ** 20;
 
@@ -176,10 +174,14 @@ function ExplainView() {
     if (!info || !input) return;
     let stale = false;
     setPrediction(null);
-    timeline.push(['predict', performance.now()]);
     client
       .predict(info.key, device, input.pixels)
-      .then((p) => { timeline.push(['prediction', performance.now()]); if (!stale) { setPrediction(p); setPredictedFor(input); } })
+      .then((p) => {
+        if (!stale) {
+          setPrediction(p);
+          setPredictedFor(input);
+        }
+      })
       .catch((e: Error) => !stale && setInputError(`prediction failed: ${e.message}`));
     return () => {
       stale = true;
@@ -192,7 +194,6 @@ function ExplainView() {
   const explain = useCallback(() => {
     if (!info || !input) return;
     const seq = ++explainSeq.current;
-    timeline.push(['explain', performance.now()]);
     // The plain gradient methods, then the CAM family (plain only), then each enabled ensemble of the gradient methods.
     const tasks = [
       ...METHOD_IDS.map((method) => ({ method, ensemble: 'none' as Ensemble })),
