@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 const FAMILY = new Set(['Relu', 'Clip', 'LeakyRelu']);
 
-export async function traceKinks({ python, script, out, name, threads, onnxPath, model, x, cotangent, inputGradient, importModel, relMax }) {
+export async function traceKinks({ python, script, out, name, threads, onnxPath, model, x, cotangent, inputGradient, importModel, relMax, keep = false }) {
   const env = { ...process.env, ZOO_THREADS: String(threads) };
   const run = (what) => spawnSync(python, [script, what, '--model', name, '--out', out], { encoding: 'utf8', env, timeout: 3600_000 });
   const files = ['-pre.bin', '-pre.json', '-flips.json', '-forced.bin'].map((s) => join(out, name + s));
@@ -94,6 +94,6 @@ export async function traceKinks({ python, script, out, name, threads, onnxPath,
       forced: relMax(inputGradient.data, forced),
     };
   } finally {
-    for (const p of files) rmSync(p, { force: true });
+    if (!keep) for (const p of files) rmSync(p, { force: true });
   }
 }

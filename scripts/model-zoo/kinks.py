@@ -2,6 +2,7 @@
 
     kinks.py dump  --model resnet34 --out DIR          float64 pre-activations of every ReLU-family call, in call order
     kinks.py force --model resnet34 --out DIR          float64 input gradient with the ReLU masks that WhiteBox chose
+    kinks.py floor --model resnet34 --out DIR          float32 PyTorch with float64's masks vs float64: the rounding floor
 
 Both rebuild the zoo's seeded model (zoo.build + zoo.calibrate: the same weights as the exported ONNX file). `dump`
 writes DIR/<model>-pre.bin (float64) and -pre.json (per call: module path, function, shape, offset). `force` reads
@@ -143,40 +144,52 @@ def dump(a):
 
 def force(a):
     m64, x, cot = setup(a.model)
-    flips = json.load(open(os.path.join(a.out, a.model + '-flips.json'))).get('flips', [])
+    flips_file = json.load(open(os.path.join(a.out, a.model + '-flips.json')))
+    flips = flips_file.get('flips', [])
     by_call = {}
     for fl in flips:
         by_call.setdefault(fl['call'], []).append(fl)
+    # Every kink decided as WhiteBox decided it: each unit's side from the dumped (unforced) float64 pre-activation,
+    # except the flipped units, which take WhiteBox's side. Deciding the other units from the forced run's own
+    # pre-activations instead would let a forced unit move near-kink units downstream to the other side (deep ResNets
+    # have many within 1e-5 of a kink) and leave a difference that is not WhiteBox's.
+    meta = json.load(open(os.path.join(a.out, a.model + '-pre.json')))
+    pre = open(os.path.join(a.out, a.model + '-pre.bin'), 'rb')
+
+    def dumped(entry):
+        n = 1
+        for d in entry['dims']:
+            n *= d
+        pre.seek(entry['offset'])
+        return torch.frombuffer(bytearray(pre.read(n * 8)), dtype=torch.float64).reshape(entry['dims'])
 
     def visit(k, module, fn, t, lo, hi, slope):
-        if k not in by_call:
-            return None
-        # y = t · mask (+ hi where saturated): the same forward values up to the flipped units' tiny magnitudes, and
-        # the derivative WhiteBox took at each of them.
-        active = (t > lo) if hi is None else (t > lo) & (t < hi)
+        c = meta['calls'][k]
+        t0 = dumped(c)
+        active = (t0 > lo) if hi is None else (t0 > lo) & (t0 < hi)
         flat = active.reshape(-1).clone()
-        for fl in by_call[k]:
+        for fl in by_call.get(k, []):
             flat[fl['index']] = bool(fl['active'])
+        # y = t · mask (+ hi where saturated): the same forward values up to the flipped units' tiny magnitudes, and
+        # the derivative WhiteBox took at each unit.
         mask = flat.reshape(t.shape).to(t.dtype)
         if slope:
             return t * (mask + (1 - mask) * slope)
         y = t * mask
         if hi is not None:
-            y = y + hi * (t >= hi).to(t.dtype) * (1 - mask)
+            y = y + hi * (t0 >= hi).to(t.dtype) * (1 - mask)
         return y
 
     pool_flips = {}
-    for fl in json.load(open(os.path.join(a.out, a.model + '-flips.json'))).get('poolFlips', []):
+    for fl in flips_file.get('poolFlips', []):
         pool_flips.setdefault(fl['pool'], []).append(fl)
     saved_pool = F.max_pool2d
 
     def visit_pool(j, module, t, kernel, stride, padding, ceil):
-        if j not in pool_flips:
-            return None
-        y, idx = saved_pool(t, kernel, stride, padding, ceil_mode=ceil, return_indices=True)
-        n, c, oh, ow = y.shape
+        _, idx = saved_pool(dumped(meta['pools'][j]), kernel, stride, padding, ceil_mode=ceil, return_indices=True)
+        n, c, oh, ow = idx.shape
         flat = idx.reshape(n * c, oh * ow).clone()
-        for fl in pool_flips[j]:
+        for fl in pool_flips.get(j, []):
             flat[fl['plane'], fl['out']] = fl['index']
         return t.reshape(n, c, -1).gather(2, flat.reshape(n, c, -1)).reshape(n, c, oh, ow)
 
@@ -187,21 +200,67 @@ def force(a):
         (m64(xi) * cot).sum().backward()
     finally:
         rec.close()
+        pre.close()
     g = xi.grad
     with open(os.path.join(a.out, a.model + '-forced.bin'), 'wb') as f:
         f.write(g.to(torch.float32).contiguous().numpy().tobytes())
     print(json.dumps({'forcedUnits': len(flips), 'forcedWindows': sum(len(v) for v in pool_flips.values())}))
 
 
+def floor(a):
+    """PyTorch's own float32 rounding with every kink decided as in float64: the float32 model run with each ReLU-family
+    mask and each max-pool route taken from the float64 forward pass. What is left between its input gradient and
+    float64's is float32 arithmetic alone (deep random-weight nets amplify it), the floor any float32 engine meets."""
+    m64, x64, cot64 = setup(a.model)
+    masks, routes = [], []
+
+    def record(k, module, fn, t, lo, hi, slope):
+        masks.append(((t > lo) if hi is None else (t > lo) & (t < hi)).clone())
+        return None
+
+    def record_pool(j, module, t, kernel, stride, padding, ceil):
+        routes.append(F.max_pool2d(t, kernel, stride, padding, ceil_mode=ceil, return_indices=True)[1].clone())
+        return None
+
+    def run(model, x, cot, visit, visit_pool):
+        xi = x.clone().requires_grad_(True)
+        rec = Recorder(model, visit)
+        rec.visit_pool = visit_pool
+        try:
+            (model(xi) * cot).sum().backward()
+        finally:
+            rec.close()
+        return xi.grad
+    g64 = run(m64, x64, cot64, record, record_pool)
+    m32 = copy.deepcopy(m64).float()
+
+    def forced(k, module, fn, t, lo, hi, slope):
+        mask = masks[k].to(t.dtype)
+        if slope:
+            return t * (mask + (1 - mask) * slope)
+        y = t * mask
+        if hi is not None:
+            y = y + hi * (t >= hi).to(t.dtype) * (1 - mask)
+        return y
+
+    def forced_pool(j, module, t, kernel, stride, padding, ceil):
+        idx = routes[j]
+        n, c, oh, ow = idx.shape
+        return t.reshape(n, c, -1).gather(2, idx.reshape(n, c, -1)).reshape(n, c, oh, ow)
+    g32 = run(m32, x64.float(), cot64.float(), forced, forced_pool).double()
+    rel = float((g32 - g64).abs().max() / g64.abs().max())
+    print(json.dumps({'floor': rel, 'calls': len(masks), 'pools': len(routes)}))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('what', choices=['dump', 'force'])
+    ap.add_argument('what', choices=['dump', 'force', 'floor'])
     ap.add_argument('--model', required=True)
     ap.add_argument('--out', default='/tmp/whitebox-zoo')
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get('ZOO_THREADS', '2')))
     os.makedirs(a.out, exist_ok=True)
-    (dump if a.what == 'dump' else force)(a)
+    {'dump': dump, 'force': force, 'floor': floor}[a.what](a)
 
 
 if __name__ == '__main__':
