@@ -107,8 +107,8 @@ function camAt(result, layerInfo, relu = true) {
 }
 
 /**
- * A traced mismatch: 'match (float32 kinks)' when forcing the traced units to WhiteBox's side makes PyTorch's float64
- * input gradient equal WhiteBox's (within 1e-3). Guided backprop goes through the same forward masks, so the same
+ * A traced mismatch: 'match (float32 kinks)' when deciding every kink as WhiteBox did (the traced units on its side, the
+ * rest as in the unforced float64 pass) makes PyTorch's float64 input gradient equal WhiteBox's (within 1e-3). Guided backprop goes through the same forward masks, so the same
  * units move it too; it is not forced separately: it must be within 1e-2 of one of the two references.
  */
 function classifyTrace(row) {
@@ -253,8 +253,9 @@ function render() {
     "float32 PyTorch is not (a unit within float32 rounding of a ReLU kink lands on the other side in PyTorch's own",
     'float32 computation); **match (float32 kinks)** — the input gradient differs from both, and the kink trace',
     "(`scripts/model-zoo/kinks.py`) finds the units where WhiteBox's float32 pre-activation is on the other side of a",
-    'ReLU/ReLU6 kink than the float64 one, and the max-pool windows whose maximum is another element; with exactly',
-    "those put on WhiteBox's side, the float64 input gradient equals WhiteBox's within 1e-3 (the unit, its",
+    'ReLU/ReLU6 kink than the float64 one, and the max-pool windows whose maximum is another element; with every',
+    "unit and window decided as WhiteBox decided it (those on WhiteBox's side, all others as in the unforced float64",
+    "pass), the float64 input gradient equals WhiteBox's within 1e-3 (the unit, its",
     'pre-activation and the remaining error are in the detail column; guided backprop and Grad-CAM, moved by the same',
     'units, must be within 1e-2 of one reference, logits within 1e-3 — deep random-weight networks such as ResNet-101',
     'amplify float32 rounding in both engines);',
