@@ -87,7 +87,8 @@ export default defineConfig({
   plugins: [react(), whiteboxAssets()],
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096, sourcemap: false },
+  // bench.html: the browser throughput page (scripts/bench-browser.mjs).
+  build: { target: 'es2022', chunkSizeWarningLimit: 4096, sourcemap: false, rollupOptions: { input: { main: resolve(here, 'index.html'), bench: resolve(here, 'bench.html') } } },
   server: { headers: isolation },
   preview: { headers: isolation },
 });
