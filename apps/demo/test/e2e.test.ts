@@ -180,6 +180,21 @@ describe.skipIf(!haveChromium)('demo app in headless chromium', () => {
     await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
   });
 
+  it('bench.html measures maps/s in the browser, cross-origin isolated with threads', async () => {
+    const bench = await browser.newPage();
+    try {
+      await bench.goto(`${url}bench.html?threads=2&batch=8&reps=1&models=mnist&methods=vanilla-gradient,grad-cam`);
+      await bench.waitForFunction(() => (window as unknown as { __bench?: { done: boolean } }).__bench?.done, undefined, { timeout: 120_000 });
+      const b = await bench.evaluate(() => (window as unknown as { __bench: { error?: string; crossOriginIsolated: boolean; rows: { method: string; mapsPerSecond: number }[] } }).__bench);
+      expect(b.error).toBeUndefined();
+      expect(b.crossOriginIsolated).toBe(true);
+      expect(b.rows.map((r) => r.method)).toEqual(['vanilla-gradient', 'grad-cam']);
+      for (const r of b.rows) expect(Number.isFinite(r.mapsPerSecond) && r.mapsPerSecond > 0).toBe(true);
+    } finally {
+      await bench.close();
+    }
+  });
+
   it('loads MNIST, predicts a bundled test digit and draws all fifteen maps', async () => {
     expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
     await waitForMaps(page);
