@@ -141,7 +141,8 @@ async function compare(base) {
   const t0 = performance.now();
   let model;
   try {
-    model = await loadModel(`${base}.onnx`, { backend: 'node', threads });
+    // The zoo's largest single-file exports (ViT-L, 1.2 GB) are above loadModel's 1 GiB default cap.
+    model = await loadModel(`${base}.onnx`, { backend: 'node', threads, maxModelBytes: 2 ** 31 - 1 });
   } catch (err) {
     return { ...row, status: 'load-failed', detail: String(err.message).slice(0, 400) };
   }
