@@ -260,6 +260,8 @@ function render() {
     'pre-activation and the remaining error are in the detail column; guided backprop and Grad-CAM, moved by the same',
     'units, must be within 1e-2 of one reference, logits within 1e-3 — deep random-weight networks such as ResNet-101',
     'amplify float32 rounding in both engines);',
+    "**export-failed** — torch 1.13's exporter refuses the model; **load-failed** — WhiteBox refuses the file (models",
+    'above protobuf\'s 2 GB limit are written with their weights in external data files, which WhiteBox does not read);',
     '**mismatch** — anything else. A unit whose pre-activation is 1e-7 from 0 switches the gradient path through it,',
     'so either side is a correct float32 answer; such units are rare (one in 10⁵–10⁶ here) but a deep network has millions.',
     '',
