@@ -67,7 +67,17 @@ registerOp({
       [perm[r - 1], perm[r - 2]] = [perm[r - 2]!, perm[r - 1]!];
       return ctx.one('Transpose', [name], { perm });
     };
-    if (ctx.active(0)) ctx.add(0, ctx.unbroadcast(ctx.one('MatMul', [gy, swapLast(w)]), [...outDims.slice(0, -2), ...ctx.dims(x).slice(-2)], x));
+    const wConst = ctx.constant(w);
+    if (ctx.active(0) && wConst && wConst.dtype === 'float32' && wConst.dims.length === 2) {
+      // A constant 2-D weight (linear layers, attention projections): gy · Wᵀ as a Gemm with transB on W itself, gy
+      // flattened to rows, rather than a transposed copy of W — the gradient graph of a 300M-parameter ViT-L would
+      // otherwise hold every weight twice and pass protobuf's 2 GB. x has gy's leading dims, so Shape(x) restores them.
+      const b = wConst.dims[1]!;
+      const rank = outDims.length;
+      const rows = rank === 2 ? gy : ctx.one('Reshape', [gy, ctx.ints([-1, b])]);
+      const gx = ctx.one('Gemm', [rows, w], { transB: 1 });
+      ctx.add(0, rank === 2 ? gx : ctx.one('Reshape', [gx, ctx.shapeOf(x)]));
+    } else if (ctx.active(0)) ctx.add(0, ctx.unbroadcast(ctx.one('MatMul', [gy, swapLast(w)]), [...outDims.slice(0, -2), ...ctx.dims(x).slice(-2)], x));
     if (ctx.active(1)) ctx.add(1, ctx.unbroadcast(ctx.one('MatMul', [swapLast(x), gy]), [...outDims.slice(0, -2), ...ctx.dims(w).slice(-2)], w));
   },
 });
