@@ -20,7 +20,10 @@ const query = (threads) => new URLSearchParams({
 const { server, url } = await startServer({ port: 0 });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  // --no-liftoff: WebAssembly compiled by the optimizing tier up front. Otherwise Chrome starts on its baseline
+  // compiler and recompiles onnxruntime's 28 MB module in the background, which at 2 threads on 2 cores takes the
+  // cores from the first rows measured (steady state is what a page that keeps running sees).
+  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--js-flags=--no-liftoff',
     ...(args.includes('--webgpu') ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'] : ['--disable-gpu'])],
 });
 const results = new Map();
