@@ -95,6 +95,36 @@ class Recorder:
             h.remove()
 
 
+def apply_mask(t, mask, hi, slope, saturated):
+    """y = t · mask (+ hi where saturated and masked off), or a leaky slope off the mask: the ReLU-family value with
+    its derivative taken from `mask` rather than from t."""
+    mask = mask.to(t.dtype)
+    if slope:
+        return t * (mask + (1 - mask) * slope)
+    y = t * mask
+    if hi is not None:
+        y = y + hi * saturated.to(t.dtype) * (1 - mask)
+    return y
+
+
+def apply_route(t, idx):
+    """A max-pool whose every window takes the element `idx` names (MaxPool's flat per-plane indices)."""
+    n, c, oh, ow = idx.shape
+    return t.reshape(n, c, -1).gather(2, idx.reshape(n, c, -1)).reshape(n, c, oh, ow)
+
+
+def input_grad(model, x, cot, visit, visit_pool):
+    """d (cot · model(x)) / dx with the Recorder's visitors patched in."""
+    xi = x.clone().requires_grad_(True)
+    rec = Recorder(model, visit)
+    rec.visit_pool = visit_pool
+    try:
+        (model(xi) * cot).sum().backward()
+    finally:
+        rec.close()
+    return xi.grad
+
+
 def setup(name):
     size = zoo.input_size(name)
     model = zoo.build(name, 0)
@@ -170,15 +200,8 @@ def force(a):
         flat = active.reshape(-1).clone()
         for fl in by_call.get(k, []):
             flat[fl['index']] = bool(fl['active'])
-        # y = t · mask (+ hi where saturated): the same forward values up to the flipped units' tiny magnitudes, and
-        # the derivative WhiteBox took at each unit.
-        mask = flat.reshape(t.shape).to(t.dtype)
-        if slope:
-            return t * (mask + (1 - mask) * slope)
-        y = t * mask
-        if hi is not None:
-            y = y + hi * (t0 >= hi).to(t.dtype) * (1 - mask)
-        return y
+        # The same forward values up to the flipped units' tiny magnitudes, and the derivative WhiteBox took at each unit.
+        return apply_mask(t, flat.reshape(t.shape), hi, slope, t0 >= hi if hi is not None else None)
 
     pool_flips = {}
     for fl in flips_file.get('poolFlips', []):
@@ -191,17 +214,12 @@ def force(a):
         flat = idx.reshape(n * c, oh * ow).clone()
         for fl in pool_flips.get(j, []):
             flat[fl['plane'], fl['out']] = fl['index']
-        return t.reshape(n, c, -1).gather(2, flat.reshape(n, c, -1)).reshape(n, c, oh, ow)
+        return apply_route(t, flat.reshape(idx.shape))
 
-    xi = x.clone().requires_grad_(True)
-    rec = Recorder(m64, visit)
-    rec.visit_pool = visit_pool
     try:
-        (m64(xi) * cot).sum().backward()
+        g = input_grad(m64, x, cot, visit, visit_pool)
     finally:
-        rec.close()
         pre.close()
-    g = xi.grad
     with open(os.path.join(a.out, a.model + '-forced.bin'), 'wb') as f:
         f.write(g.to(torch.float32).contiguous().numpy().tobytes())
     print(json.dumps({'forcedUnits': len(flips), 'forcedWindows': sum(len(v) for v in pool_flips.values())}))
@@ -222,32 +240,15 @@ def floor(a):
         routes.append(F.max_pool2d(t, kernel, stride, padding, ceil_mode=ceil, return_indices=True)[1].clone())
         return None
 
-    def run(model, x, cot, visit, visit_pool):
-        xi = x.clone().requires_grad_(True)
-        rec = Recorder(model, visit)
-        rec.visit_pool = visit_pool
-        try:
-            (model(xi) * cot).sum().backward()
-        finally:
-            rec.close()
-        return xi.grad
-    g64 = run(m64, x64, cot64, record, record_pool)
+    g64 = input_grad(m64, x64, cot64, record, record_pool)
     m32 = copy.deepcopy(m64).float()
 
     def forced(k, module, fn, t, lo, hi, slope):
-        mask = masks[k].to(t.dtype)
-        if slope:
-            return t * (mask + (1 - mask) * slope)
-        y = t * mask
-        if hi is not None:
-            y = y + hi * (t >= hi).to(t.dtype) * (1 - mask)
-        return y
+        return apply_mask(t, masks[k], hi, slope, t >= hi if hi is not None else None)
 
     def forced_pool(j, module, t, kernel, stride, padding, ceil):
-        idx = routes[j]
-        n, c, oh, ow = idx.shape
-        return t.reshape(n, c, -1).gather(2, idx.reshape(n, c, -1)).reshape(n, c, oh, ow)
-    g32 = run(m32, x64.float(), cot64.float(), forced, forced_pool).double()
+        return apply_route(t, routes[j])
+    g32 = input_grad(m32, x64.float(), cot64.float(), forced, forced_pool).double()
     rel = float((g32 - g64).abs().max() / g64.abs().max())
     print(json.dumps({'floor': rel, 'calls': len(masks), 'pools': len(routes)}))
 
