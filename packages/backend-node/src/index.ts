@@ -7,11 +7,13 @@
 import * as fs from 'node:fs';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
-  type Backend, type Device, type Feeds, type InferenceSession, type SessionOptions, type Tensor, type TensorData, LIMITS, WhiteBoxError,
-  checkSessionOptions, fromOrtTensor, readFileCapped, registerBackend, runtimeMessage, toOrtTensor,
+  type Backend, type Device, type Feeds, type InferenceSession, type ModelWithExternalData, type SessionModel, type SessionOptions, type Tensor,
+  type TensorData, LIMITS, WhiteBoxError, checkExternalDataFiles, checkSessionOptions, externalDataBytes, fromOrtTensor, isModelWithExternalData,
+  readFileCapped, registerBackend, runtimeMessage, toOrtTensor,
 } from '@whitebox/core';
 
 const require = createRequire(import.meta.url);
@@ -96,11 +98,45 @@ class NodeSession implements InferenceSession {
   }
 }
 
+/**
+ * Writes a model with external data into a new private directory (mode 0700 under the system's temporary directory):
+ * `model.onnx` and each data file beside it, as ONNX Runtime resolves external data against the model's directory
+ * (onnxruntime-node takes no external data from memory). Returns the directory; the caller removes it.
+ */
+function writeExternalModel(m: ModelWithExternalData): string {
+  checkExternalDataFiles(m);
+  let dir: string | undefined;
+  try {
+    dir = fs.mkdtempSync(join(tmpdir(), 'whitebox-model-'));
+    fs.chmodSync(dir, 0o700);
+    fs.writeFileSync(join(dir, 'model.onnx'), m.model);
+    for (const f of m.externalData) {
+      const fd = fs.openSync(join(dir, f.path), 'wx', 0o600);
+      try {
+        for (const part of f.parts) {
+          for (let off = 0; off < part.byteLength;) off += fs.writeSync(fd, part, off, part.byteLength - off);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    return dir;
+  } catch (err) {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    const code = (err as { code?: string }).code;
+    throw new WhiteBoxError(
+      'RUNTIME_ERROR',
+      `cannot write the model's ${externalDataBytes(m).toLocaleString('en-US')} bytes of external data under ${tmpdir()} for onnxruntime-node: ${code ?? (err as Error).message}${code === 'ENOSPC' ? ' (disk full: set TMPDIR to a larger disk)' : ''}`,
+      { dir: tmpdir(), code }, { cause: err },
+    );
+  }
+}
+
 /** onnxruntime-node: CPU, and CUDA when its provider is installed. */
 export const nodeBackend: Backend = {
   name: 'node',
   devices: ['cpu', 'cuda'],
-  async createSession(model: Uint8Array | string, options: SessionOptions = {}): Promise<InferenceSession> {
+  async createSession(model: SessionModel, options: SessionOptions = {}): Promise<InferenceSession> {
     checkSessionOptions(options);
     const device = options.device ?? 'cpu';
     if (device !== 'cpu' && device !== 'cuda') {
@@ -130,18 +166,33 @@ export const nodeBackend: Backend = {
       // onnxruntime-node refuses enableProfiling without a prefix.
       ...(profilePrefix ? { profileFilePrefix: profilePrefix } : {}),
     };
+    if (isModelWithExternalData(model)) {
+      const label = `the model (${model.model.length.toLocaleString('en-US')} bytes and ${externalDataBytes(model).toLocaleString('en-US')} bytes of external data)`;
+      const dir = writeExternalModel(model);
+      let session: ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(join(dir, 'model.onnx'), sessionOptions);
+      } catch (err) {
+        throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-node could not load ${label} on ${device}: ${runtimeMessage(err)}`, { device }, { cause: err });
+      } finally {
+        // The session holds the weights (read, or mapped: a mapping outlives the unlinked file).
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      return new NodeSession(session, device, profilePrefix, label);
+    }
     let bytes: Uint8Array;
     if (typeof model === 'string') {
       bytes = readFileCapped(fs, model, { maxBytes: LIMITS.modelBytes, what: 'ONNX model' });
     } else if (model instanceof Uint8Array) {
       bytes = model;
     } else {
-      throw new WhiteBoxError('INVALID_ARGUMENT', `createSession expects ONNX bytes (Uint8Array) or a file path, got ${model === null ? 'null' : typeof model}`);
+      throw new WhiteBoxError('INVALID_ARGUMENT', `createSession expects ONNX bytes (Uint8Array), a file path or { model, externalData }, got ${model === null ? 'null' : typeof model}`);
     }
     const label = typeof model === 'string' ? `model ${model}` : `the model (${bytes.length.toLocaleString('en-US')} bytes)`;
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, sessionOptions);
+      // A file opens from its path (after the checks above), so that ONNX Runtime finds external data beside it.
+      session = typeof model === 'string' ? await ort.InferenceSession.create(resolvePath(model), sessionOptions) : await ort.InferenceSession.create(bytes, sessionOptions);
     } catch (err) {
       throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-node could not load ${label} on ${device}: ${runtimeMessage(err)}`, { file: typeof model === 'string' ? model : undefined, device }, { cause: err });
     }

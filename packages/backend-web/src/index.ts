@@ -6,9 +6,21 @@
  */
 import * as ort from 'onnxruntime-web';
 import {
-  type Backend, type CappedReadFs, type Device, type Feeds, type InferenceSession, type SessionOptions, type Tensor, type TensorData, LIMITS, WhiteBoxError,
-  checkSessionOptions, fromOrtTensor, readFileCapped, registerBackend, runtimeMessage, toOrtTensor,
+  type Backend, type CappedReadFs, type Device, type Feeds, type InferenceSession, type ModelWithExternalData, type SessionModel, type SessionOptions,
+  type Tensor, type TensorData, LIMITS, WhiteBoxError, checkExternalDataFiles, checkSessionOptions, externalDataBytes, fromOrtTensor,
+  isModelWithExternalData, readFileCapped, registerBackend, runtimeMessage, toOrtTensor,
 } from '@whitebox/core';
+
+/** One buffer holding `parts` in order. */
+function concatParts(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
@@ -63,7 +75,7 @@ let configuredThreads: number | undefined;
 export const webBackend: Backend = {
   name: 'web',
   devices: ['wasm', 'webgpu'],
-  async createSession(model: Uint8Array | string, options: SessionOptions = {}): Promise<InferenceSession> {
+  async createSession(model: SessionModel, options: SessionOptions = {}): Promise<InferenceSession> {
     checkSessionOptions(options);
     const device = options.device ?? 'wasm';
     if (device !== 'wasm' && device !== 'webgpu') {
@@ -85,7 +97,13 @@ export const webBackend: Backend = {
       ort.env.wasm.numThreads = configuredThreads;
     }
     let bytes: Uint8Array;
-    if (typeof model === 'string') {
+    let externalData: { path: string; data: Uint8Array }[] | undefined;
+    if (isModelWithExternalData(model)) {
+      checkExternalDataFiles(model);
+      bytes = model.model;
+      // onnxruntime-web mounts external data files from memory, one buffer each.
+      externalData = model.externalData.map((f) => ({ path: f.path, data: f.parts.length === 1 ? f.parts[0]! : concatParts(f.parts) }));
+    } else if (typeof model === 'string') {
       if (isNode) {
         const fsName = 'node:fs'; // a variable specifier: browser bundlers leave it alone
         const fs = (await import(/* @vite-ignore */ fsName)) as CappedReadFs;
@@ -98,15 +116,16 @@ export const webBackend: Backend = {
     } else if (model instanceof Uint8Array) {
       bytes = model;
     } else {
-      throw new WhiteBoxError('INVALID_ARGUMENT', `createSession expects ONNX bytes (Uint8Array) or a file path / URL, got ${model === null ? 'null' : typeof model}`);
+      throw new WhiteBoxError('INVALID_ARGUMENT', `createSession expects ONNX bytes (Uint8Array), a file path / URL or { model, externalData }, got ${model === null ? 'null' : typeof model}`);
     }
-    const label = typeof model === 'string' ? `model ${model}` : `the model (${bytes.length.toLocaleString('en-US')} bytes)`;
+    const label = typeof model === 'string' ? `model ${model}` : `the model (${bytes.length.toLocaleString('en-US')} bytes${externalData ? ` and ${externalDataBytes(model as ModelWithExternalData).toLocaleString('en-US')} bytes of external data` : ''})`;
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, {
         executionProviders: [device],
         graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
         logSeverityLevel: 3,
+        ...(externalData ? { externalData } : {}),
       });
     } catch (err) {
       throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-web could not load ${label} on ${device}: ${runtimeMessage(err)}`, { file: typeof model === 'string' ? model : undefined, device }, { cause: err });

@@ -47,12 +47,64 @@ export interface InferenceSession {
   release(): Promise<void>;
 }
 
+/** One file of ONNX external data: `path` as the model's tensors name it (`location`), its bytes as consecutive parts. */
+export interface ExternalDataFile {
+  path: string;
+  /** The file's bytes, in order (parts, so that files above a typed array's size need not be copied into one). */
+  parts: readonly Uint8Array[];
+}
+
+/**
+ * An ONNX model whose large tensors live in external data files beside it (ONNX's external data format: each tensor
+ * names a `location`, `offset` and `length`). Protobuf caps one model at 2 GiB, so larger graphs travel this way.
+ */
+export interface ModelWithExternalData {
+  /** The ModelProto bytes, without the external tensors' data. */
+  model: Uint8Array;
+  externalData: readonly ExternalDataFile[];
+}
+
+/** What a backend opens a session from: ONNX bytes, a file path, or bytes with external data files. */
+export type SessionModel = Uint8Array | string | ModelWithExternalData;
+
+/** Whether `m` is a model with external data (not bytes or a path). */
+export function isModelWithExternalData(m: unknown): m is ModelWithExternalData {
+  return typeof m === 'object' && m !== null && !(m instanceof Uint8Array) && (m as ModelWithExternalData).model instanceof Uint8Array && Array.isArray((m as ModelWithExternalData).externalData);
+}
+
+/**
+ * Checks the external data files of a model a backend is about to write or mount: each path a plain relative file
+ * name (no directories, no '..', no NUL), no two alike, every part a Uint8Array. INVALID_ARGUMENT naming the file.
+ */
+export function checkExternalDataFiles(m: ModelWithExternalData): void {
+  const seen = new Set<string>();
+  for (const f of m.externalData) {
+    const p = f?.path;
+    if (typeof p !== 'string' || !/^[A-Za-z0-9._-]+$/.test(p) || p === '.' || p === '..') {
+      throw new WhiteBoxError('INVALID_ARGUMENT', `external data file name ${JSON.stringify(p)} must be a plain file name (letters, digits, '.', '_', '-')`, { file: p });
+    }
+    if (seen.has(p)) throw new WhiteBoxError('INVALID_ARGUMENT', `external data file '${p}' is given twice`, { file: p });
+    seen.add(p);
+    if (!Array.isArray(f.parts) || !f.parts.every((x) => x instanceof Uint8Array)) {
+      throw new WhiteBoxError('INVALID_ARGUMENT', `external data file '${p}': parts must be Uint8Arrays`, { file: p });
+    }
+  }
+}
+
+/** Total bytes of a model with external data (the model and every file). */
+export function externalDataBytes(m: ModelWithExternalData): number {
+  return m.externalData.reduce((s, f) => s + f.parts.reduce((t, x) => t + x.byteLength, 0), 0);
+}
+
 /** A runtime that runs ONNX models. Implemented by @whitebox/backend-node and @whitebox/backend-web. */
 export interface Backend {
   readonly name: BackendName | string;
   readonly devices: readonly Device[];
-  /** `model` is ONNX bytes, or a file path where the backend can read files. */
-  createSession(model: Uint8Array | string, options?: SessionOptions): Promise<InferenceSession>;
+  /**
+   * `model` is ONNX bytes, a file path where the backend can read files, or bytes with external data files (models
+   * whose weights exceed protobuf's 2 GiB).
+   */
+  createSession(model: SessionModel, options?: SessionOptions): Promise<InferenceSession>;
 }
 
 /** How a caller picks a backend: by name and device, or by passing an instance. */

@@ -131,6 +131,19 @@ export interface LoadModelOptions extends BackendSelection {
   maxElements?: number;
   /** Most nodes the model graph may have (default LIMITS.modelNodes). */
   maxNodes?: number;
-  /** Largest model file read from a path, in bytes (default LIMITS.modelBytes, 1 GiB). */
+  /**
+   * Largest model read, in bytes: the .onnx file and its external data together (default LIMITS.modelBytes, 1 GiB;
+   * ViT-H/14 needs 2.6 GB).
+   */
   maxModelBytes?: number;
+  /**
+   * External data files of a model given as bytes (browsers): `path` as the model's tensors name it, e.g.
+   * `[{ path: 'vit_h_14.onnx.data', data }]`. A model loaded from a path reads them from its directory itself.
+   */
+  externalData?: readonly { path: string; data: Uint8Array }[];
+  /**
+   * Most initializer bytes a session's model carries inline; above it the weights reach the runtime as external data
+   * files (protobuf caps a model at 2 GiB). Default 1.5 GiB.
+   */
+  maxInlineWeightBytes?: number;
 }

@@ -1,4 +1,5 @@
-import { Tensor, WhiteBoxError, type TensorData } from '@whitebox/core';
+import { Tensor, WhiteBoxError, type ModelWithExternalData, type TensorData } from '@whitebox/core';
+import { SESSION_INLINE_WEIGHT_BYTES, externalizeInitializers } from './external.js';
 import {
   AttributeType, DataType, makeValueInfo, tensorFromProto, tensorToProto, toNum, writeModel,
   type IAttributeProto, type INodeProto, type ITensorProto, type IValueInfoProto,
@@ -64,19 +65,41 @@ export interface ModelBytesOptions {
   producer?: string;
 }
 
-/** Serializes a graph given as protos into ModelProto bytes. */
-export function graphToModelBytes(
-  graph: { name: string; node: INodeProto[]; initializer: ITensorProto[]; input: IValueInfoProto[]; output: IValueInfoProto[]; valueInfo?: IValueInfoProto[] },
-  options: ModelBytesOptions = {},
-): Uint8Array {
+/** A graph given as protos (what the model writers assemble). */
+export interface GraphProtoParts {
+  name: string;
+  node: INodeProto[];
+  initializer: ITensorProto[];
+  input: IValueInfoProto[];
+  output: IValueInfoProto[];
+  valueInfo?: IValueInfoProto[];
+}
+
+function modelProto(graph: GraphProtoParts, options: ModelBytesOptions) {
   const opset = options.opset ?? 17;
-  return writeModel({
+  return {
     irVersion: opset >= 21 ? 10 : opset >= 19 ? 9 : 8,
     producerName: options.producer ?? 'whitebox',
     producerVersion: '0.1.0',
     opsetImport: [{ domain: '', version: opset }],
     graph,
-  });
+  };
+}
+
+/** Serializes a graph given as protos into ModelProto bytes. */
+export function graphToModelBytes(graph: GraphProtoParts, options: ModelBytesOptions = {}): Uint8Array {
+  return writeModel(modelProto(graph, options));
+}
+
+/**
+ * Serializes a graph for a session: ModelProto bytes, or, when its initializers hold more than `maxInlineBytes`
+ * (default SESSION_INLINE_WEIGHT_BYTES, 1.5 GiB: protobuf caps a model at 2 GiB), bytes with the large weights in
+ * external data files (`{ model, externalData }`, which every backend opens).
+ */
+export function graphToSessionModel(graph: GraphProtoParts, options: ModelBytesOptions & { maxInlineBytes?: number; dataFilePrefix?: string } = {}): Uint8Array | ModelWithExternalData {
+  const { initializer, files } = externalizeInitializers(graph.initializer, options.maxInlineBytes ?? SESSION_INLINE_WEIGHT_BYTES, options.dataFilePrefix);
+  if (!files) return graphToModelBytes(graph, options);
+  return { model: writeModel(modelProto({ ...graph, initializer }, options)), externalData: files };
 }
 
 /**

@@ -1,5 +1,5 @@
-import { Tensor, WhiteBoxError, type ReluRule, type TensorData, type WhiteBoxErrorCode, RELU_RULES } from '@whitebox/core';
-import { attrToProto, graphToModelBytes, type Attrs } from './builder.js';
+import { Tensor, WhiteBoxError, type ReluRule, type ModelWithExternalData, type TensorData, type WhiteBoxErrorCode, RELU_RULES } from '@whitebox/core';
+import { attrToProto, graphToModelBytes, graphToSessionModel, type Attrs, type GraphProtoParts } from './builder.js';
 import { consumers, initsToProto, nodesToProto, outputOpset, pruneGraph, type ImportOptions, type IrGraph, type IrNode } from './graph.js';
 import { getOp, isFloatType, nodeError, readInt, readInts, readString, type GradContext } from './ops/index.js';
 import { prepareModel, type PreparedModel } from './prepare.js';
@@ -282,6 +282,17 @@ class GradBuilder {
 
 /** Builds the gradient graph from a prepared model. */
 export function gradientGraphFromPrepared(p: PreparedModel, options: GradientGraphOptions = {}): Uint8Array {
+  const { graph, opset } = gradientGraphParts(p, options);
+  return graphToModelBytes(graph, { opset, producer: 'whitebox' });
+}
+
+/** The gradient graph for a session: bytes, or bytes with external data above `maxInlineBytes` of weights (graphToSessionModel). */
+export function gradientSessionModel(p: PreparedModel, options: GradientGraphOptions & { maxInlineBytes?: number; dataFilePrefix?: string } = {}): Uint8Array | ModelWithExternalData {
+  const { graph, opset } = gradientGraphParts(p, options);
+  return graphToSessionModel(graph, { opset, producer: 'whitebox', maxInlineBytes: options.maxInlineBytes, dataFilePrefix: options.dataFilePrefix });
+}
+
+function gradientGraphParts(p: PreparedModel, options: GradientGraphOptions): { graph: GraphProtoParts; opset: number } {
   const rule = options.rule ?? 'gradient';
   if (!RELU_RULES.includes(rule)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown rule '${rule}' (known: ${RELU_RULES.join(', ')})`);
   const layers = [...new Set(options.layers ?? [])];
@@ -323,13 +334,14 @@ export function gradientGraphFromPrepared(p: PreparedModel, options: GradientGra
     outputs.push({ name: `${l}:activation`, dims }, { name: `${l}:grad`, dims });
   }
   const inits = new Map([...g.inits, ...gb.emittedInits()]);
-  return graphToModelBytes({
+  const graph: GraphProtoParts = {
     name: `${g.name}_grad_${rule}${split ? `_${layerRule}` : ''}`,
     node: [...nodesToProto(gb.forward), ...gb.emittedNodes()],
     initializer: initsToProto(inits, g.initTypes),
     input: [makeValueInfo(g.input.name, g.input.dims), makeValueInfo('cotangent', [batch, p.numClasses], DataType.FLOAT)],
     output: outputs.map((o) => makeValueInfo(o.name, o.dims)),
-  }, { opset: gb.opset, producer: 'whitebox' });
+  };
+  return { graph, opset: gb.opset };
 }
 
 /**

@@ -1,5 +1,6 @@
-import { LIMITS, Tensor, WhiteBoxError, type TensorData } from '@whitebox/core';
-import { attrFromProto, attrToProto, graphToModelBytes, type AttrValue } from './builder.js';
+import { LIMITS, Tensor, WhiteBoxError, type ModelWithExternalData, type TensorData } from '@whitebox/core';
+import { inlineExternalData, type ExternalDataReader } from './external.js';
+import { attrFromProto, attrToProto, graphToModelBytes, graphToSessionModel, type AttrValue, type GraphProtoParts } from './builder.js';
 import { getOp, ELEM_CODES, elemTypeOfCode, isFloatType, nodeError, nodeWhere, readInt, readInts, readString, validateNode, type ElemType } from './ops/index.js';
 import {
   DataType, makeValueInfo, modelOpset, readModel, tensorFromProto, tensorToProto, valueInfoDims,
@@ -45,6 +46,12 @@ export interface ImportOptions {
   maxElements?: number;
   /** Most nodes the graph may have (default LIMITS.modelNodes). */
   maxNodes?: number;
+  /** Where the model's external data files are read from (loadModel sets it from the model's path or its externalData option). */
+  externalData?: ExternalDataReader;
+  /** Most bytes of external data read (default LIMITS.modelBytes). */
+  maxExternalBytes?: number;
+  /** Called with each external tensor's bytes as read. */
+  onExternalData?: (data: Uint8Array) => void;
 }
 
 export const DEFAULT_MAX_ELEMENTS = LIMITS.tensorElements;
@@ -89,6 +96,9 @@ const ALLOW_INF_CONSUMERS = new Set(['Clip', 'Max', 'Min', 'Where', 'Less', 'Gre
  */
 export function importModel(bytes: Uint8Array, source?: string, options: ImportOptions = {}): IrGraph {
   const model = readModel(bytes, source);
+  inlineExternalData(model, options.externalData, source, {
+    maxBytes: options.maxExternalBytes ?? LIMITS.modelBytes, raise: 'pass maxModelBytes to loadModel to accept larger models', onData: options.onExternalData,
+  });
   const g = model.graph!;
   const where = source ? ` in ${source}` : '';
   const file = source ? { file: source } : {};
@@ -379,24 +389,34 @@ export function nodesToProto(nodes: readonly IrNode[]): INodeProto[] {
 
 export function initsToProto(inits: Map<string, Tensor<TensorData>>, types?: Map<string, ElemType>): ITensorProto[] {
   return [...inits].map(([k, t]) => {
-    const p = tensorToProto(t, k);
+    // Views of the IR's tensors: the protos are serialized at once (forward, gradient and cut models).
+    const p = tensorToProto(t, k, true);
     const ty = types?.get(k);
     if (ty === 'bool' && t.data instanceof Uint8Array) p.dataType = ELEM_CODES.bool;
     return p;
   });
 }
 
-/** The forward model of a prepared graph, its output renamed 'logits'. */
-export function forwardModelBytes(g: IrGraph, numClasses: number): Uint8Array {
+function forwardModelParts(g: IrGraph, numClasses: number): GraphProtoParts {
   const nodes = nodesToProto(g.nodes);
   if (g.output !== 'logits') nodes.push({ opType: 'Identity', name: 'wb/logits', input: [g.output], output: ['logits'] });
-  return graphToModelBytes({
+  return {
     name: g.name,
     node: nodes,
     initializer: initsToProto(g.inits, g.initTypes),
     input: [makeValueInfo(g.input.name, g.input.dims)],
     output: [makeValueInfo('logits', [g.input.dims[0]!, numClasses])],
-  }, { opset: outputOpset(g), producer: 'whitebox' });
+  };
+}
+
+/** The forward model of a prepared graph, its output renamed 'logits'. */
+export function forwardModelBytes(g: IrGraph, numClasses: number): Uint8Array {
+  return graphToModelBytes(forwardModelParts(g, numClasses), { opset: outputOpset(g), producer: 'whitebox' });
+}
+
+/** The forward model for a session: bytes, or bytes with external data above `maxInlineBytes` of weights (graphToSessionModel). */
+export function forwardSessionModel(g: IrGraph, numClasses: number, maxInlineBytes?: number): Uint8Array | ModelWithExternalData {
+  return graphToSessionModel(forwardModelParts(g, numClasses), { opset: outputOpset(g), producer: 'whitebox', maxInlineBytes });
 }
 
 /** Opset of the models WhiteBox writes from a graph: the source's, at least 17. */

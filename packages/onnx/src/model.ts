@@ -2,10 +2,11 @@ import {
   LIMITS, Rng, Tensor, WhiteBoxError, describeTensorArg, describeValue, makeDirs, batchRanges, checkLimit, checkSessionOptions, readFileCapped, type CappedReadFs, concatBatch, formatShape, mapBatches, resolveBackend, targetsToCotangent,
   type Device, type ForwardFromOptions, type ForwardResult, type GradientOptions, type GradientResult, type InferenceSession, type LayerInfo,
   type LoadModelOptions, type Model, type ProgressCallback, type ReluRule, type SessionOptions, type Targets,
-  type TensorData, RELU_RULES,
+  type TensorData, type SessionModel, RELU_RULES,
 } from '@whitebox/core';
-import { forwardModelBytes, type IrNode } from './graph.js';
-import { gradientGraphFromPrepared, prepareModel, type PreparedModel } from './gradient.js';
+import { fileExternalDataReader, memoryExternalDataReader, type ExternalDataFs, type ExternalDataPath, type ExternalDataReader } from './external.js';
+import { forwardSessionModel, type IrNode } from './graph.js';
+import { gradientSessionModel, prepareModel, type PreparedModel } from './gradient.js';
 import { defaultCamLayerOf, modelLayers } from './layers.js';
 import { readModel, tensorFromProto, tensorToProto, writeModel } from './proto.js';
 import { fixedBatch } from './shapes.js';
@@ -28,6 +29,20 @@ export async function readModelFile(path: string, options: { maxBytes?: number }
   const maxBytes = options.maxBytes ?? LIMITS.modelBytes;
   if (!(Number.isInteger(maxBytes) && maxBytes >= 1)) throw new WhiteBoxError('INVALID_ARGUMENT', `maxModelBytes must be an integer ≥ 1, got ${maxBytes}`);
   return readFileCapped(fs, path, { maxBytes, what: 'ONNX model', raise: 'pass maxModelBytes to loadModel to accept larger models' });
+}
+
+/**
+ * sha256 hex identifying a model with external data: the digest of the model bytes' digest followed by each external
+ * tensor's digest, in the order they were read (so different weights beside the same .onnx file hash differently).
+ */
+export async function sha256OfParts(bytes: Uint8Array, parts: readonly Uint8Array[]): Promise<string> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new WhiteBoxError('RUNTIME_ERROR', 'WebCrypto (globalThis.crypto.subtle) is not available to hash the model');
+  const all = new Uint8Array(32 * (parts.length + 1));
+  const own = (b: Uint8Array) => (b.buffer instanceof ArrayBuffer ? b : Uint8Array.from(b));
+  all.set(new Uint8Array(await subtle.digest('SHA-256', own(bytes) as Uint8Array<ArrayBuffer>)), 0);
+  for (let i = 0; i < parts.length; i++) all.set(new Uint8Array(await subtle.digest('SHA-256', own(parts[i]!) as Uint8Array<ArrayBuffer>)), 32 * (i + 1));
+  return sha256Hex(all);
 }
 
 /** sha256 hex of bytes via WebCrypto (Node 20 and browsers). */
@@ -149,7 +164,12 @@ class OnnxModel implements Model {
     checkLimit(this.batchSize, LIMITS.batchSize, 'batchSize');
   }
 
-  private session(bytes: () => Uint8Array, nodeCount: number): Promise<InferenceSession> {
+  /** Initializer bytes a session's model carries inline (LoadModelOptions.maxInlineWeightBytes). */
+  private get maxInline(): number | undefined {
+    return this.options.maxInlineWeightBytes;
+  }
+
+  private session(bytes: () => SessionModel, nodeCount: number): Promise<InferenceSession> {
     const backend = resolveBackend(this.options);
     const o = this.options;
     return backend.createSession(bytes(), {
@@ -188,7 +208,7 @@ class OnnxModel implements Model {
 
   async forward(input: Tensor, options: { batchSize?: number; onProgress?: ProgressCallback } = {}): Promise<ForwardResult> {
     this.checkInput(input);
-    this.forwardSession ??= this.session(() => forwardModelBytes(this.prepared.graph, this.numClasses), this.prepared.graph.nodes.length);
+    this.forwardSession ??= this.session(() => forwardSessionModel(this.prepared.graph, this.numClasses, this.maxInline), this.prepared.graph.nodes.length);
     const sess = await this.forwardSession;
     const logits = await mapBatches(input, this.fixed ?? options.batchSize ?? this.batchSize, async (chunk, start) => {
       const [r] = await this.runChunked(sess, { [this.inputName]: chunk as Tensor }, ['logits']);
@@ -203,7 +223,7 @@ class OnnxModel implements Model {
     const key = `${rule}|${layers.length > 0 ? layerRule : rule}|${inputGradient}|${layers.join('\u0000')}`;
     let s = this.gradSessions.get(key);
     if (!s) {
-      const bytes = gradientGraphFromPrepared(this.prepared, { rule, layers, inputGradient, layerRule });
+      const bytes = gradientSessionModel(this.prepared, { rule, layers, inputGradient, layerRule, maxInlineBytes: this.maxInline });
       s = this.session(() => bytes, this.prepared.graph.nodes.length);
       s.catch(() => this.gradSessions.delete(key));
       this.gradSessions.set(key, s);
@@ -249,8 +269,8 @@ class OnnxModel implements Model {
   async forwardFrom(layer: string, activation: Tensor, options: ForwardFromOptions = {}): Promise<Tensor> {
     let entry = this.cutSessions.get(layer);
     if (!entry) {
-      const cut = cutGraphAt(this.prepared, layer, this.modelBytes, this.options.output);
-      const e = { cut, session: this.session(() => cut.bytes, cut.nodeCount) };
+      const cut = cutGraphAt(this.prepared, layer, this.modelBytes, this.options.output, this.maxInline);
+      const e = { cut, session: this.session(() => cut.model, cut.nodeCount) };
       e.session.catch(() => this.cutSessions.delete(layer));
       this.cutSessions.set(layer, e);
       entry = e;
@@ -295,9 +315,39 @@ export async function loadModel(bytesOrPath: Uint8Array | string, options: LoadM
     throw new WhiteBoxError('INVALID_ARGUMENT', `loadModel expects ONNX bytes (Uint8Array) or a file path, got ${bytesOrPath === null ? 'null' : typeof bytesOrPath}`);
   }
   const source = typeof bytesOrPath === 'string' ? bytesOrPath : undefined;
-  const bytes = typeof bytesOrPath === 'string' ? await readModelFile(bytesOrPath, { maxBytes: options.maxModelBytes }) : bytesOrPath;
-  const prepared = prepareModel(bytes, source, { output: options.output, maxElements: options.maxElements, maxNodes: options.maxNodes });
-  return new OnnxModel(prepared, bytes, await sha256Hex(bytes), options, source);
+  const maxBytes = options.maxModelBytes ?? LIMITS.modelBytes;
+  const mib = options.maxInlineWeightBytes;
+  if (mib !== undefined && !(Number.isInteger(mib) && mib >= 0)) throw new WhiteBoxError('INVALID_ARGUMENT', `maxInlineWeightBytes must be an integer ≥ 0, got ${describeValue(mib)}`, { option: 'maxInlineWeightBytes' });
+  const bytes = typeof bytesOrPath === 'string' ? await readModelFile(bytesOrPath, { maxBytes }) : bytesOrPath;
+  const { reader, describe } = await externalDataReaderFor(source, options.externalData);
+  const parts: Uint8Array[] = [];
+  let prepared: PreparedModel;
+  try {
+    prepared = prepareModel(bytes, source, {
+      output: options.output, maxElements: options.maxElements, maxNodes: options.maxNodes,
+      externalData: reader, maxExternalBytes: Math.max(0, maxBytes - bytes.length), onExternalData: (d) => parts.push(d),
+    });
+  } catch (err) {
+    if (err instanceof WhiteBoxError && describe && err.code === 'NOT_FOUND') err.message += ` (external data is looked for ${describe})`;
+    throw err;
+  } finally {
+    reader?.close();
+  }
+  const hash = parts.length > 0 ? await sha256OfParts(bytes, parts) : await sha256Hex(bytes);
+  parts.length = 0;
+  return new OnnxModel(prepared, bytes, hash, options, source);
+}
+
+/** The reader of a model's external data: the externalData option's bytes, or files beside the model's path (Node). */
+async function externalDataReaderFor(source: string | undefined, files: LoadModelOptions['externalData']): Promise<{ reader?: ExternalDataReader; describe?: string }> {
+  if (files !== undefined) {
+    if (!Array.isArray(files)) throw new WhiteBoxError('INVALID_ARGUMENT', `externalData must be an array of { path, data }, got ${describeValue(files)}`, { option: 'externalData' });
+    const reader = memoryExternalDataReader(files);
+    return { reader, describe: reader.describe };
+  }
+  if (source === undefined) return {};
+  const reader = fileExternalDataReader(source, await nodeModule<ExternalDataFs>('node:fs'), await nodeModule<ExternalDataPath>('node:path'));
+  return { reader, describe: reader.describe };
 }
 
 /**
@@ -334,13 +384,22 @@ function onnxTensor(t: Tensor, name: string) {
   return tensorToProto(t, name) as ReturnType<typeof tensorToProto>;
 }
 
-/** Writes `model.grad.<rule>.onnx` for each rule into `outDir` (Node only); returns the paths. */
+/**
+ * Writes `model.grad.<rule>.onnx` for each rule into `outDir` (Node only); returns the paths. A graph whose weights
+ * exceed `maxInlineWeightBytes` (default 1.5 GiB) is written with them in `model.grad.<rule>.weights-<k>.bin` beside it.
+ */
 export async function exportGradientGraphs(
-  modelPath: string, outDir: string, rules: readonly ReluRule[] = RELU_RULES, options: { layers?: readonly string[]; onProgress?: ProgressCallback } = {},
+  modelPath: string, outDir: string, rules: readonly ReluRule[] = RELU_RULES, options: { layers?: readonly string[]; onProgress?: ProgressCallback; maxModelBytes?: number; maxInlineWeightBytes?: number } = {},
 ): Promise<string[]> {
   for (const r of rules) if (!RELU_RULES.includes(r)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown rule '${r}' (known: ${RELU_RULES.join(', ')})`);
-  const bytes = await readModelFile(modelPath);
-  const prepared = prepareModel(bytes, modelPath);
+  const bytes = await readModelFile(modelPath, { maxBytes: options.maxModelBytes });
+  const { reader } = await externalDataReaderFor(modelPath, undefined);
+  let prepared: PreparedModel;
+  try {
+    prepared = prepareModel(bytes, modelPath, { externalData: reader, maxExternalBytes: Math.max(0, (options.maxModelBytes ?? LIMITS.modelBytes) - bytes.length) });
+  } finally {
+    reader?.close();
+  }
   const fs = await nodeModule<typeof import('node:fs/promises')>('node:fs/promises');
   const fsSync = await nodeModule<typeof import('node:fs')>('node:fs');
   const path = await nodeModule<typeof import('node:path')>('node:path');
@@ -349,10 +408,16 @@ export async function exportGradientGraphs(
   const out: string[] = [];
   options.onProgress?.({ done: 0, total: rules.length, stage: 'export' });
   for (const rule of rules) {
-    const g = gradientGraphFromPrepared(prepared, { rule, layers: options.layers });
+    // Graphs above the inline budget are written with their weights in data files beside them (ONNX external data).
+    const g = gradientSessionModel(prepared, { rule, layers: options.layers, maxInlineBytes: options.maxInlineWeightBytes, dataFilePrefix: `${base}.grad.${rule}.weights` });
     const file = path.join(outDir, `${base}.grad.${rule}.onnx`);
     try {
-      await fs.writeFile(file, g);
+      if (g instanceof Uint8Array) {
+        await fs.writeFile(file, g);
+      } else {
+        await fs.writeFile(file, g.model);
+        for (const f of g.externalData) await fs.writeFile(path.join(outDir, f.path), f.parts);
+      }
     } catch (err) {
       throw new WhiteBoxError('INVALID_ARGUMENT', `cannot write gradient graph ${file}: ${(err as { code?: string }).code ?? (err as Error).message}`, { file }, { cause: err });
     }

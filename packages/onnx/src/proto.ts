@@ -64,7 +64,7 @@ export function tensorFromProto(tp: ITensorProto, where: string): Tensor<TensorD
     return new Ctor(copy.buffer);
   };
   if (tp.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    throw new WhiteBoxError('INVALID_MODEL', `${where}: tensor data is stored in an external file, which WhiteBox does not read; save the model with its weights inside`, { where });
+    throw new WhiteBoxError('INVALID_MODEL', `${where}: tensor data is stored in an external file that was not read (loadModel reads external data from the model file's directory, or from its externalData option)`, { where });
   }
   let data: TensorData;
   switch (type) {
@@ -102,14 +102,17 @@ function onnxType(t: Tensor<TensorData>): number {
   }
 }
 
-/** A core Tensor -> an ONNX TensorProto (raw little-endian data). */
-export function tensorToProto(t: Tensor<TensorData>, name = ''): ITensorProto {
+/**
+ * A core Tensor -> an ONNX TensorProto (raw little-endian data): a copy of the data, or with `share` a view of it (for
+ * graphs that are serialized at once and never change their tensors: a 2.5 GB model is not copied per session).
+ */
+export function tensorToProto(t: Tensor<TensorData>, name = '', share = false): ITensorProto {
   const d = t.data;
   return {
     name,
     dims: [...t.dims],
     dataType: onnxType(t),
-    rawData: new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)),
+    rawData: share ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)),
   };
 }
 
@@ -196,8 +199,9 @@ export function makeValueInfo(name: string, dims: readonly (number | string | nu
 
 /**
  * Names of the tensors whose data lives in external files (initializers, sparse initializers, Constant/attribute
- * tensors, in subgraphs too). WhiteBox reads no external data anywhere: ONNX Runtime would resolve such paths against
- * the process's working directory, not the model's.
+ * tensors, in subgraphs too). Commands that hand a model's bytes to ONNX Runtime as they are refuse them: ONNX Runtime
+ * would resolve such paths against the process's working directory, not the model's (loadModel reads them itself,
+ * from the model's directory: external.ts).
  */
 export function externalDataTensors(model: IModelProto): string[] {
   const out: string[] = [];
@@ -231,7 +235,7 @@ export function checkNoExternalData(model: IModelProto, source?: string): void {
   if (ext.length > 0) {
     throw new WhiteBoxError(
       'INVALID_MODEL',
-      `ONNX model${source ? ` ${source}` : ''} stores tensor data in external files (${ext.slice(0, 3).join(', ')}${ext.length > 3 ? `, and ${ext.length - 3} more` : ''}), which WhiteBox does not read; save the model with its weights inside`,
+      `ONNX model${source ? ` ${source}` : ''} stores tensor data in external files (${ext.slice(0, 3).join(', ')}${ext.length > 3 ? `, and ${ext.length - 3} more` : ''}), which this command does not read (loadModel does, from the model file's directory); save the model with its weights inside`,
       { file: source, tensors: ext.slice(0, 20) },
     );
   }

@@ -1,7 +1,7 @@
 import {
-  Tensor, WhiteBoxError, concatBatch, describeTensorArg, formatShape, type ForwardFromOptions, type InferenceSession, type TensorData,
+  Tensor, WhiteBoxError, concatBatch, describeTensorArg, formatShape, type ForwardFromOptions, type InferenceSession, type ModelWithExternalData, type TensorData,
 } from '@whitebox/core';
-import { graphToModelBytes } from './builder.js';
+import { graphToSessionModel } from './builder.js';
 import { importModel, initsToProto, nodesToProto, outputOpset, type IrGraph, type IrNode } from './graph.js';
 import type { PreparedModel } from './prepare.js';
 import { makeValueInfo } from './proto.js';
@@ -16,8 +16,8 @@ export interface CutModel {
   /** True when nodes after the cut also need tensors computed before it (a skip around the layer): the sub-model then takes the model input too. */
   needsInput: boolean;
   inputName: string;
-  /** ONNX bytes: inputs [layer, (model input)], output 'logits'. */
-  bytes: Uint8Array;
+  /** The sub-model (ONNX bytes, or bytes with external data for large weights): inputs [layer, (model input)], output 'logits'. */
+  model: Uint8Array | ModelWithExternalData;
   /** The batch dim of the graph when it is fixed (the sub-model runs at exactly that batch). */
   fixedBatch: number | undefined;
   /** Nodes of the sub-model (for the session's optimization level). */
@@ -44,7 +44,7 @@ export function unknownTensorHint(g: IrGraph, modelBytes: Uint8Array | undefined
  * it are kept. Nodes after the cut that need tensors computed before it (a residual skip around the layer) are computed
  * from the model input, which the sub-model then also takes; everything else is pruned.
  */
-export function cutGraphAt(prepared: PreparedModel, layer: string, modelBytes?: Uint8Array, output?: string): CutModel {
+export function cutGraphAt(prepared: PreparedModel, layer: string, modelBytes?: Uint8Array, output?: string, maxInlineBytes?: number): CutModel {
   const { graph: g, numClasses } = prepared;
   const producerIndex = g.nodes.findIndex((n) => n.outputs.includes(layer));
   if (layer === g.input.name) {
@@ -85,14 +85,14 @@ export function cutGraphAt(prepared: PreparedModel, layer: string, modelBytes?: 
   const nodes = nodesToProto(keep);
   if (g.output !== 'logits') nodes.push({ opType: 'Identity', name: 'wb/logits', input: [g.output], output: ['logits'] });
   const inits = new Map([...g.inits].filter(([k]) => needed.has(k)));
-  const bytes = graphToModelBytes({
+  const model = graphToSessionModel({
     name: `${g.name}_from_${layer}`,
     node: nodes,
     initializer: initsToProto(inits, g.initTypes),
     input: inputs,
     output: [makeValueInfo('logits', [batch, numClasses])],
-  }, { opset: outputOpset(g), producer: 'whitebox' });
-  return { layer, layerShape, needsInput, inputName: g.input.name, bytes, fixedBatch: fixed, nodeCount: keep.length };
+  }, { opset: outputOpset(g), producer: 'whitebox', maxInlineBytes });
+  return { layer, layerShape, needsInput, inputName: g.input.name, model, fixedBatch: fixed, nodeCount: keep.length };
 }
 
 function repeatRows(t: Tensor, rows: number): Tensor {
