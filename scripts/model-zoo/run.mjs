@@ -17,7 +17,18 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { Tensor } = await import(join(root, 'packages/core/dist/index.js'));
 await import(join(root, 'packages/backend-node/dist/index.js'));
-const { loadModel, importModel } = await import(join(root, 'packages/onnx/dist/index.js'));
+const { loadModel, importModel: importOnnx, fileExternalDataReader } = await import(join(root, 'packages/onnx/dist/index.js'));
+const fs = await import('node:fs');
+const path = await import('node:path');
+/** The model file's graph, its external data (ViT-H/14, RegNetY-128GF) read from beside it. */
+function importModel(bytes, file) {
+  const externalData = fileExternalDataReader(file, fs, path);
+  try {
+    return importOnnx(bytes, file, { externalData, maxExternalBytes: 2 ** 33 });
+  } finally {
+    externalData.close();
+  }
+}
 const { traceKinks } = await import('./kinks.mjs');
 const { camFromLayer } = await import(join(root, 'packages/grad-cam/dist/index.js'));
 
@@ -148,15 +159,21 @@ async function compare(base) {
     return { ...row, status: 'load-failed', detail: String(err.message).slice(0, 400) };
   }
   try {
+    // Each ONNX Runtime session holds (and prepacks) its own copy of the weights: for the 600M-parameter models five
+    // cached sessions would not fit in 24 GiB, so their sessions are released between steps (they reopen on demand).
+    const release = meta.params > 3e8 ? () => model.dispose() : async () => {};
     const fw = await model.forward(x);
+    await release();
     row.loadSeconds = +((performance.now() - t0) / 1000).toFixed(2);
     row.logits = relMax(fw.logits.data, arr('logits').data);
     const cot = arr('cotangent');
     const t1 = performance.now();
     const g = await model.gradients(x, cot);
+    await release();
     row.gradSeconds = +((performance.now() - t1) / 1000).toFixed(2);
     row.inputGrad = relMax(g.inputGradient.data, arr('input_grad').data);
     const gg = await model.gradients(x, cot, { rule: 'guided' });
+    await release();
     row.guided = relMax(gg.inputGradient.data, arr('guided_grad').data);
     const target = Array.from(arr('target').data, Math.round);
     row.defaultLayer = model.defaultCamLayer;
@@ -165,6 +182,7 @@ async function compare(base) {
       row.conventional = `${meta.camLayer} → ${conv?.name ?? '(not found)'}`;
       if (conv) {
         const r = await model.gradients(x, target, { layers: [conv.name], inputGradient: false });
+        await release();
         const cam = camAt(r.layers[conv.name], conv);
         const ref = arr('cam');
         if (cam && cam.size === ref.size) {
@@ -261,8 +279,9 @@ function render() {
     'pre-activation and the remaining error are in the detail column; guided backprop and Grad-CAM, moved by the same',
     'units, must be within 1e-2 of one reference, logits within 1e-3 — deep random-weight networks such as ResNet-101',
     'amplify float32 rounding in both engines);',
-    "**export-failed** — torch 1.13's exporter refuses the model; **load-failed** — WhiteBox refuses the file (models",
-    'above protobuf\'s 2 GB limit are written with their weights in external data files, which WhiteBox does not read);',
+    "**export-failed** — torch 1.13's exporter refuses the model; **load-failed** — WhiteBox refuses the file;",
+    'models above protobuf\'s 2 GB limit (ViT-H/14, RegNetY-128GF) are written with their weights in external data files',
+    'beside the .onnx file, which loadModel reads (their sessions get them as external data too: see packages/onnx);',
     '**mismatch** — anything else. A unit whose pre-activation is 1e-7 from 0 switches the gradient path through it,',
     'so either side is a correct float32 answer; such units are rare (one in 10⁵–10⁶ here) but a deep network has millions.',
     '',

@@ -64,7 +64,8 @@ async function main(): Promise<void> {
   // Running a subset keeps the other suites' sections from the previous file.
   if (only && existsSync(out)) {
     const prev = readFileSync(out, 'utf8');
-    const kept = prev.split(/^## /m).slice(1).filter((s) => !chosen.some((c) => s.startsWith(sectionTitle(c.name))));
+    // A suite's own section is the one titled exactly its name: notes such as "methods on the AVX2 host" are kept.
+    const kept = prev.split(/^## /m).slice(1).filter((s) => !chosen.some((c) => s.split('\n', 1)[0]!.trim() === sectionTitle(c.name)));
     if (kept.length) text += '\n' + kept.map((s) => '## ' + s.trimEnd()).join('\n\n') + '\n';
   }
   writeFileSync(out, text);
