@@ -13,7 +13,7 @@
  * ranges).
  */
 import { WhiteBoxError, type ExternalDataFile, type ModelWithExternalData } from '@whitebox/core';
-import { onnx, type IGraphProto, type IModelProto, type ITensorProto } from './proto.js';
+import { externalTensorProtos, onnx, type IModelProto, type ITensorProto } from './proto.js';
 
 /** Reads byte ranges of a model's external data files by the `location` its tensors give. */
 export interface ExternalDataReader {
@@ -30,10 +30,6 @@ export interface ExternalRef {
   location: string;
   offset: number;
   length: number | undefined;
-}
-
-function isExternal(t: ITensorProto): boolean {
-  return t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (t.externalData?.length ?? 0) > 0;
 }
 
 function decimal(v: string | null | undefined, key: string, where: string): number {
@@ -78,32 +74,6 @@ export function externalRef(t: ITensorProto, where: string): ExternalRef {
   };
 }
 
-/** Every tensor of a model whose data is external, with where it sits (initializers, Constant/attribute tensors, subgraphs). */
-function externalTensors(model: IModelProto): Array<{ t: ITensorProto; where: string }> {
-  const out: Array<{ t: ITensorProto; where: string }> = [];
-  const tensor = (t: ITensorProto | null | undefined, where: string) => {
-    if (t && isExternal(t)) out.push({ t, where: `${where} '${t.name || '(unnamed)'}'` });
-  };
-  const graph = (g: IGraphProto | null | undefined, depth: number) => {
-    if (!g || depth > 64) return;
-    for (const t of g.initializer ?? []) tensor(t, 'initializer');
-    for (const s of g.sparseInitializer ?? []) {
-      tensor(s.values, 'sparse initializer values');
-      tensor(s.indices, 'sparse initializer indices');
-    }
-    for (const n of g.node ?? []) {
-      for (const a of n.attribute ?? []) {
-        tensor(a.t, `attribute '${a.name}' of node '${n.name || n.opType}'`);
-        for (const t of a.tensors ?? []) tensor(t, `attribute '${a.name}' of node '${n.name || n.opType}'`);
-        graph(a.g, depth + 1);
-        for (const sg of a.graphs ?? []) graph(sg, depth + 1);
-      }
-    }
-  };
-  graph(model.graph, 0);
-  return out;
-}
-
 /** Options of inlineExternalData. */
 export interface InlineExternalDataOptions {
   /** Most bytes read in all (LIMIT_EXCEEDED above it, before reading). */
@@ -120,7 +90,7 @@ export interface InlineExternalDataOptions {
  * it. Returns the bytes read.
  */
 export function inlineExternalData(model: IModelProto, reader: ExternalDataReader | undefined, source: string | undefined, options: InlineExternalDataOptions): number {
-  const ext = externalTensors(model);
+  const ext = externalTensorProtos(model);
   if (ext.length === 0) return 0;
   const inModel = source ? ` ${source}` : '';
   if (!reader) {

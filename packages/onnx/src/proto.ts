@@ -204,10 +204,15 @@ export function makeValueInfo(name: string, dims: readonly (number | string | nu
  * from the model's directory: external.ts).
  */
 export function externalDataTensors(model: IModelProto): string[] {
-  const out: string[] = [];
+  return externalTensorProtos(model).map((e) => e.where);
+}
+
+/** The external tensors of a model themselves, each with where it sits ("initializer 'w'"): see externalDataTensors. */
+export function externalTensorProtos(model: IModelProto): Array<{ t: ITensorProto; where: string }> {
+  const out: Array<{ t: ITensorProto; where: string }> = [];
   const external = onnx.TensorProto.DataLocation.EXTERNAL;
   const tensor = (t: ITensorProto | null | undefined, where: string) => {
-    if (t && (t.dataLocation === external || (t.externalData?.length ?? 0) > 0)) out.push(`${where} '${t.name || '(unnamed)'}'`);
+    if (t && (t.dataLocation === external || (t.externalData?.length ?? 0) > 0)) out.push({ t, where: `${where} '${t.name || '(unnamed)'}'` });
   };
   const graph = (g: IGraphProto | null | undefined, depth: number) => {
     if (!g || depth > 64) return;
