@@ -166,35 +166,34 @@ export const nodeBackend: Backend = {
       // onnxruntime-node refuses enableProfiling without a prefix.
       ...(profilePrefix ? { profileFilePrefix: profilePrefix } : {}),
     };
+    // What onnxruntime opens: a path (a checked file, or the directory a model with external data is written to, so
+    // that it finds the data beside the model) or bytes.
+    let target: string | Uint8Array;
+    let label: string;
+    let tempDir: string | undefined;
     if (isModelWithExternalData(model)) {
-      const label = `the model (${model.model.length.toLocaleString('en-US')} bytes and ${externalDataBytes(model).toLocaleString('en-US')} bytes of external data)`;
-      const dir = writeExternalModel(model);
-      let session: ort.InferenceSession;
-      try {
-        session = await ort.InferenceSession.create(join(dir, 'model.onnx'), sessionOptions);
-      } catch (err) {
-        throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-node could not load ${label} on ${device}: ${runtimeMessage(err)}`, { device }, { cause: err });
-      } finally {
-        // The session holds the weights (read, or mapped: a mapping outlives the unlinked file).
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-      return new NodeSession(session, device, profilePrefix, label);
-    }
-    let bytes: Uint8Array;
-    if (typeof model === 'string') {
-      bytes = readFileCapped(fs, model, { maxBytes: LIMITS.modelBytes, what: 'ONNX model' });
+      label = `the model (${model.model.length.toLocaleString('en-US')} bytes and ${externalDataBytes(model).toLocaleString('en-US')} bytes of external data)`;
+      tempDir = writeExternalModel(model);
+      target = join(tempDir, 'model.onnx');
+    } else if (typeof model === 'string') {
+      readFileCapped(fs, model, { maxBytes: LIMITS.modelBytes, what: 'ONNX model' });
+      label = `model ${model}`;
+      target = resolvePath(model);
     } else if (model instanceof Uint8Array) {
-      bytes = model;
+      label = `the model (${model.length.toLocaleString('en-US')} bytes)`;
+      target = model;
     } else {
       throw new WhiteBoxError('INVALID_ARGUMENT', `createSession expects ONNX bytes (Uint8Array), a file path or { model, externalData }, got ${model === null ? 'null' : typeof model}`);
     }
-    const label = typeof model === 'string' ? `model ${model}` : `the model (${bytes.length.toLocaleString('en-US')} bytes)`;
     let session: ort.InferenceSession;
     try {
-      // A file opens from its path (after the checks above), so that ONNX Runtime finds external data beside it.
-      session = typeof model === 'string' ? await ort.InferenceSession.create(resolvePath(model), sessionOptions) : await ort.InferenceSession.create(bytes, sessionOptions);
+      // Two calls: create's overloads take a path or bytes, not their union.
+      session = typeof target === 'string' ? await ort.InferenceSession.create(target, sessionOptions) : await ort.InferenceSession.create(target, sessionOptions);
     } catch (err) {
       throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-node could not load ${label} on ${device}: ${runtimeMessage(err)}`, { file: typeof model === 'string' ? model : undefined, device }, { cause: err });
+    } finally {
+      // The session holds the weights (read, or mapped: a mapping outlives the unlinked file).
+      if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
     }
     return new NodeSession(session, device, profilePrefix, label);
   },

@@ -12,7 +12,7 @@
  * initializers are moved to data files of at most 1 GiB each, at 4 KiB-aligned offsets (ONNX Runtime maps aligned
  * ranges).
  */
-import { WhiteBoxError, type ExternalDataFile, type ModelWithExternalData } from '@whitebox/core';
+import { WhiteBoxError, type ExternalDataFile } from '@whitebox/core';
 import { externalTensorProtos, onnx, type IModelProto, type ITensorProto } from './proto.js';
 
 /** Reads byte ranges of a model's external data files by the `location` its tensors give. */
@@ -21,8 +21,6 @@ export interface ExternalDataReader {
   read(location: string, offset: number, length: number | undefined, where: string): Uint8Array;
   /** Releases open files. */
   close(): void;
-  /** Where the files are looked for, for messages ("beside /models/vit.onnx"). */
-  readonly describe: string;
 }
 
 /** One external tensor's reference: its location, offset and length (undefined: to the end of the file). */
@@ -74,6 +72,15 @@ export function externalRef(t: ITensorProto, where: string): ExternalRef {
   };
 }
 
+/** The length of [offset, offset + length) inside a file of `size` bytes (`length` undefined: to its end), or INVALID_MODEL naming the tensor. */
+function rangeLength(offset: number, length: number | undefined, size: number, file: string, where: string, location: string): number {
+  const len = length ?? size - offset;
+  if (offset > size || len < 0 || offset + len > size) {
+    throw new WhiteBoxError('INVALID_MODEL', `${where}: external data range [${offset.toLocaleString('en-US')}, ${(offset + (length ?? 0)).toLocaleString('en-US')}) is outside ${file} (${size.toLocaleString('en-US')} bytes)`, { where, location });
+  }
+  return len;
+}
+
 /** Options of inlineExternalData. */
 export interface InlineExternalDataOptions {
   /** Most bytes read in all (LIMIT_EXCEEDED above it, before reading). */
@@ -100,18 +107,19 @@ export function inlineExternalData(model: IModelProto, reader: ExternalDataReade
       { file: source, tensors: ext.slice(0, 20).map((e) => e.where) },
     );
   }
-  const refs = ext.map((e) => ({ ...e, ref: externalRef(e.t, e.where) }));
+  const overLimit = (where: string) => new WhiteBoxError(
+    'LIMIT_EXCEEDED',
+    `ONNX model${inModel}: its external data exceeds the limit of ${options.maxBytes.toLocaleString('en-US')} bytes at ${where}${options.raise ? ` (${options.raise})` : ''}`,
+    { file: source, limit: options.maxBytes },
+  );
   let total = 0;
-  for (const { t, where, ref } of refs) {
+  for (const { t, where } of ext) {
+    const ref = externalRef(t, where);
+    // A stated length is checked before the read allocates it; one to the end of the file, after.
+    if (ref.length !== undefined && total + ref.length > options.maxBytes) throw overLimit(where);
     const data = reader.read(ref.location, ref.offset, ref.length, where);
     total += data.byteLength;
-    if (total > options.maxBytes) {
-      throw new WhiteBoxError(
-        'LIMIT_EXCEEDED',
-        `ONNX model${inModel}: its external data exceeds the limit of ${options.maxBytes.toLocaleString('en-US')} bytes at ${where}${options.raise ? ` (${options.raise})` : ''}`,
-        { file: source, limit: options.maxBytes },
-      );
-    }
+    if (total > options.maxBytes) throw overLimit(where);
     options.onData?.(data);
     t.rawData = data;
     t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
@@ -130,16 +138,12 @@ export function memoryExternalDataReader(files: readonly { path: string; data: U
     byPath.set(normalizeLocation(f.path, 'externalData option'), f.data);
   }
   return {
-    describe: `in the externalData option (${[...byPath.keys()].slice(0, 5).join(', ')})`,
     read(location, offset, length, where) {
       const data = byPath.get(location);
       if (!data) {
         throw new WhiteBoxError('NOT_FOUND', `${where}: external data file '${location}' is not in the externalData option (it has ${[...byPath.keys()].slice(0, 10).join(', ') || 'no files'})`, { where, location });
       }
-      const len = length ?? data.byteLength - offset;
-      if (offset > data.byteLength || len < 0 || offset + len > data.byteLength) {
-        throw new WhiteBoxError('INVALID_MODEL', `${where}: external data range [${offset}, ${offset + (length ?? 0)}) is outside '${location}' (${data.byteLength.toLocaleString('en-US')} bytes)`, { where, location });
-      }
+      const len = rangeLength(offset, length, data.byteLength, `'${location}'`, where, location);
       return data.subarray(offset, offset + len);
     },
     close() {},
@@ -199,13 +203,9 @@ export function fileExternalDataReader(modelPath: string, fs: ExternalDataFs, pa
     return { ...f, real };
   };
   return {
-    describe: `beside ${modelPath}`,
     read(location, offset, length, where) {
       const f = file(location, where);
-      const len = length ?? f.size - offset;
-      if (offset > f.size || len < 0 || offset + len > f.size) {
-        throw new WhiteBoxError('INVALID_MODEL', `${where}: external data range [${offset.toLocaleString('en-US')}, ${(offset + (length ?? 0)).toLocaleString('en-US')}) is outside ${f.real} (${f.size.toLocaleString('en-US')} bytes)`, { where, location });
-      }
+      const len = rangeLength(offset, length, f.size, f.real, where, location);
       const buf = new Uint8Array(len);
       for (let got = 0; got < len;) {
         const n = fs.readSync(f.fd, buf, got, Math.min(len - got, 1 << 30), offset + got);
@@ -270,9 +270,4 @@ export function externalizeInitializers(initializer: readonly ITensorProto[], ma
     f.size += raw.byteLength;
   }
   return { initializer: out, files: files.map(({ path, parts }) => ({ path, parts })) };
-}
-
-/** The model bytes of a model with external data, or the bytes themselves. */
-export function sessionModelBytes(m: Uint8Array | ModelWithExternalData): Uint8Array {
-  return m instanceof Uint8Array ? m : m.model;
 }

@@ -4,7 +4,7 @@ import {
   type LoadModelOptions, type Model, type ProgressCallback, type ReluRule, type SessionOptions, type Targets,
   type TensorData, type SessionModel, RELU_RULES,
 } from '@whitebox/core';
-import { fileExternalDataReader, memoryExternalDataReader, type ExternalDataFs, type ExternalDataPath, type ExternalDataReader } from './external.js';
+import { fileExternalDataReader, memoryExternalDataReader, type ExternalDataFs, type ExternalDataPath } from './external.js';
 import { forwardSessionModel, type IrNode } from './graph.js';
 import { gradientSessionModel, prepareModel, type PreparedModel } from './gradient.js';
 import { defaultCamLayerOf, modelLayers } from './layers.js';
@@ -31,28 +31,28 @@ export async function readModelFile(path: string, options: { maxBytes?: number }
   return readFileCapped(fs, path, { maxBytes, what: 'ONNX model', raise: 'pass maxModelBytes to loadModel to accept larger models' });
 }
 
+/** The SHA-256 digest of `bytes` via WebCrypto (Node 20 and browsers); a view of a shared buffer is copied first. */
+async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new WhiteBoxError('RUNTIME_ERROR', 'WebCrypto (globalThis.crypto.subtle) is not available to hash the model');
+  const own = (bytes.buffer instanceof ArrayBuffer ? bytes : Uint8Array.from(bytes)) as Uint8Array<ArrayBuffer>;
+  return new Uint8Array(await subtle.digest('SHA-256', own));
+}
+
+/** sha256 hex of bytes via WebCrypto (Node 20 and browsers). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  return Array.from(await sha256(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /**
  * sha256 hex identifying a model with external data: the digest of the model bytes' digest followed by each external
  * tensor's digest, in the order they were read (so different weights beside the same .onnx file hash differently).
  */
 export async function sha256OfParts(bytes: Uint8Array, parts: readonly Uint8Array[]): Promise<string> {
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) throw new WhiteBoxError('RUNTIME_ERROR', 'WebCrypto (globalThis.crypto.subtle) is not available to hash the model');
   const all = new Uint8Array(32 * (parts.length + 1));
-  const own = (b: Uint8Array) => (b.buffer instanceof ArrayBuffer ? b : Uint8Array.from(b));
-  all.set(new Uint8Array(await subtle.digest('SHA-256', own(bytes) as Uint8Array<ArrayBuffer>)), 0);
-  for (let i = 0; i < parts.length; i++) all.set(new Uint8Array(await subtle.digest('SHA-256', own(parts[i]!) as Uint8Array<ArrayBuffer>)), 32 * (i + 1));
+  all.set(await sha256(bytes), 0);
+  for (let i = 0; i < parts.length; i++) all.set(await sha256(parts[i]!), 32 * (i + 1));
   return sha256Hex(all);
-}
-
-/** sha256 hex of bytes via WebCrypto (Node 20 and browsers). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) throw new WhiteBoxError('RUNTIME_ERROR', 'WebCrypto (globalThis.crypto.subtle) is not available to hash the model');
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  const digest = new Uint8Array(await subtle.digest('SHA-256', copy.buffer));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function softmaxRows(logits: Tensor): Tensor {
@@ -315,39 +315,37 @@ export async function loadModel(bytesOrPath: Uint8Array | string, options: LoadM
     throw new WhiteBoxError('INVALID_ARGUMENT', `loadModel expects ONNX bytes (Uint8Array) or a file path, got ${bytesOrPath === null ? 'null' : typeof bytesOrPath}`);
   }
   const source = typeof bytesOrPath === 'string' ? bytesOrPath : undefined;
-  const maxBytes = options.maxModelBytes ?? LIMITS.modelBytes;
   const mib = options.maxInlineWeightBytes;
   if (mib !== undefined && !(Number.isInteger(mib) && mib >= 0)) throw new WhiteBoxError('INVALID_ARGUMENT', `maxInlineWeightBytes must be an integer ≥ 0, got ${describeValue(mib)}`, { option: 'maxInlineWeightBytes' });
-  const bytes = typeof bytesOrPath === 'string' ? await readModelFile(bytesOrPath, { maxBytes }) : bytesOrPath;
-  const { reader, describe } = await externalDataReaderFor(source, options.externalData);
+  const bytes = typeof bytesOrPath === 'string' ? await readModelFile(bytesOrPath, { maxBytes: options.maxModelBytes }) : bytesOrPath;
   const parts: Uint8Array[] = [];
-  let prepared: PreparedModel;
-  try {
-    prepared = prepareModel(bytes, source, {
-      output: options.output, maxElements: options.maxElements, maxNodes: options.maxNodes,
-      externalData: reader, maxExternalBytes: Math.max(0, maxBytes - bytes.length), onExternalData: (d) => parts.push(d),
-    });
-  } catch (err) {
-    if (err instanceof WhiteBoxError && describe && err.code === 'NOT_FOUND') err.message += ` (external data is looked for ${describe})`;
-    throw err;
-  } finally {
-    reader?.close();
-  }
+  const prepared = await prepareWithExternalData(bytes, source, options, (d) => parts.push(d));
   const hash = parts.length > 0 ? await sha256OfParts(bytes, parts) : await sha256Hex(bytes);
   parts.length = 0;
   return new OnnxModel(prepared, bytes, hash, options, source);
 }
 
-/** The reader of a model's external data: the externalData option's bytes, or files beside the model's path (Node). */
-async function externalDataReaderFor(source: string | undefined, files: LoadModelOptions['externalData']): Promise<{ reader?: ExternalDataReader; describe?: string }> {
-  if (files !== undefined) {
-    if (!Array.isArray(files)) throw new WhiteBoxError('INVALID_ARGUMENT', `externalData must be an array of { path, data }, got ${describeValue(files)}`, { option: 'externalData' });
-    const reader = memoryExternalDataReader(files);
-    return { reader, describe: reader.describe };
+/**
+ * Prepares a model whose external data comes from the `externalData` option's bytes, or from files beside its path
+ * (Node); `maxModelBytes` caps the model bytes and the external data together. `onData` sees each external tensor.
+ */
+async function prepareWithExternalData(
+  bytes: Uint8Array, source: string | undefined,
+  options: Pick<LoadModelOptions, 'output' | 'maxElements' | 'maxNodes' | 'maxModelBytes' | 'externalData'>, onData?: (d: Uint8Array) => void,
+): Promise<PreparedModel> {
+  const files = options.externalData;
+  if (files !== undefined && !Array.isArray(files)) throw new WhiteBoxError('INVALID_ARGUMENT', `externalData must be an array of { path, data }, got ${describeValue(files)}`, { option: 'externalData' });
+  const reader = files !== undefined
+    ? memoryExternalDataReader(files)
+    : source !== undefined ? fileExternalDataReader(source, await nodeModule<ExternalDataFs>('node:fs'), await nodeModule<ExternalDataPath>('node:path')) : undefined;
+  try {
+    return prepareModel(bytes, source, {
+      output: options.output, maxElements: options.maxElements, maxNodes: options.maxNodes,
+      externalData: reader, maxExternalBytes: Math.max(0, (options.maxModelBytes ?? LIMITS.modelBytes) - bytes.length), onExternalData: onData,
+    });
+  } finally {
+    reader?.close();
   }
-  if (source === undefined) return {};
-  const reader = fileExternalDataReader(source, await nodeModule<ExternalDataFs>('node:fs'), await nodeModule<ExternalDataPath>('node:path'));
-  return { reader, describe: reader.describe };
 }
 
 /**
@@ -393,13 +391,7 @@ export async function exportGradientGraphs(
 ): Promise<string[]> {
   for (const r of rules) if (!RELU_RULES.includes(r)) throw new WhiteBoxError('INVALID_ARGUMENT', `unknown rule '${r}' (known: ${RELU_RULES.join(', ')})`);
   const bytes = await readModelFile(modelPath, { maxBytes: options.maxModelBytes });
-  const { reader } = await externalDataReaderFor(modelPath, undefined);
-  let prepared: PreparedModel;
-  try {
-    prepared = prepareModel(bytes, modelPath, { externalData: reader, maxExternalBytes: Math.max(0, (options.maxModelBytes ?? LIMITS.modelBytes) - bytes.length) });
-  } finally {
-    reader?.close();
-  }
+  const prepared = await prepareWithExternalData(bytes, modelPath, { maxModelBytes: options.maxModelBytes });
   const fs = await nodeModule<typeof import('node:fs/promises')>('node:fs/promises');
   const fsSync = await nodeModule<typeof import('node:fs')>('node:fs');
   const path = await nodeModule<typeof import('node:path')>('node:path');
