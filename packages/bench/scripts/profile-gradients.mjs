@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Per-op profile of the gradient graphs (ONNX Runtime's profiler, enableProfiling) of the shipped models:
 //   node packages/bench/scripts/profile-gradients.mjs [--batch=64] [--threads=1] [--calls=20] [--out=/tmp/prof]
-// (after `pnpm build`). For each model it profiles the forward model and the gradient graphs (vanilla input gradient,
-// guided, Grad-CAM's stop-at-layer graph, Guided Grad-CAM's two-chain graph) and prints the time per op type summed
-// over the calls, as a share of the graph's total node time: where a gradient graph spends its time beyond the
-// forward pass's.
+//        [--model=PATH.onnx] [--graphs=forward,input-gradient] [--level=all|extended|disabled] [--top=10]
+// (after `pnpm build`). For each model (the shipped SimpleCNNs, or --model) it profiles the forward model and the
+// gradient graphs (vanilla input gradient, guided, Grad-CAM's stop-at-layer graph, Guided Grad-CAM's two-chain graph;
+// --graphs picks some) and prints the time per op type summed over the calls, as a share of the graph's total node
+// time: where a gradient graph spends its time beyond the forward pass's. The level defaults to the one the model's
+// sessions open at (sessionOptimizationLevel).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { resolveBackend } from '@whitebox/core';
 import '@whitebox/backend-node';
 import { defaultCamLayerOf, forwardModelBytes, gradientGraphFromPrepared, prepareModel, randomImages, sessionOptimizationLevel } from '@whitebox/onnx';
@@ -20,21 +22,27 @@ const out = arg('out', '/tmp');
 const root = new URL('../../../', import.meta.url).pathname;
 const backend = resolveBackend({ backend: 'node' });
 
-for (const shape of ['mnist', 'cifar10']) {
-  const bytes = readFileSync(join(root, 'models', `${shape}-simplecnn.onnx`));
-  const p = prepareModel(bytes);
+const only = arg('graphs', '').split(',').filter(Boolean);
+const top = Number(arg('top', 10));
+const models = arg('model', '') ? [[basename(arg('model', ''), '.onnx'), arg('model', '')]] : ['mnist', 'cifar10'].map((m) => [m, join(root, 'models', `${m}-simplecnn.onnx`)]);
+
+for (const [shape, path] of models) {
+  const bytes = readFileSync(path);
+  const p = prepareModel(bytes, path);
   const [c, h, w] = p.graph.input.dims.slice(1);
   const x = randomImages(batch, c, h, w, 3);
   const cot = new Tensor(new Float32Array(batch * p.numClasses).map((_, i) => (i % p.numClasses === 3 ? 1 : 0)), [batch, p.numClasses]);
   const layer = defaultCamLayerOf(p.graph, p.shapes);
-  const graphs = {
-    forward: forwardModelBytes(p.graph, p.numClasses),
-    'input gradient': gradientGraphFromPrepared(p, { rule: 'gradient', ...(arg('maxpool', '') ? { maxPoolBackward: arg('maxpool', '') } : {}) }),
-    guided: gradientGraphFromPrepared(p, { rule: 'guided' }),
-    'grad-cam': gradientGraphFromPrepared(p, { rule: 'gradient', layers: [layer], inputGradient: false }),
-    'guided grad-cam': gradientGraphFromPrepared(p, { rule: 'guided', layers: [layer], layerRule: 'gradient' }),
+  const all = {
+    forward: () => forwardModelBytes(p.graph, p.numClasses),
+    'input gradient': () => gradientGraphFromPrepared(p, { rule: 'gradient', ...(arg('maxpool', '') ? { maxPoolBackward: arg('maxpool', '') } : {}) }),
+    guided: () => gradientGraphFromPrepared(p, { rule: 'guided' }),
+    'grad-cam': () => gradientGraphFromPrepared(p, { rule: 'gradient', layers: [layer], inputGradient: false }),
+    'guided grad-cam': () => gradientGraphFromPrepared(p, { rule: 'guided', layers: [layer], layerRule: 'gradient' }),
   };
-  for (const [name, g] of Object.entries(graphs)) {
+  const graphs = Object.fromEntries(Object.entries(all).filter(([name]) => !only.length || only.includes(name.replace(/ /g, '-'))));
+  for (const [name, build] of Object.entries(graphs)) {
+    const g = build();
     const prefix = join(out, `${shape}-${name.replace(/ /g, '_')}`);
     const s = await backend.createSession(g, { threads, enableProfiling: true, profileFilePrefix: prefix, graphOptimizationLevel: arg('level', sessionOptimizationLevel(p.graph)) });
     const feeds = name === 'forward' ? { [p.graph.input.name]: x } : { [p.graph.input.name]: x, cotangent: cot };
@@ -56,7 +64,7 @@ for (const shape of ['mnist', 'cifar10']) {
       total += e.dur;
     }
     const perRun = (us) => (us / Math.max(1, runs) / 1000).toFixed(2);
-    const rows = [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([op, us]) => `${op} ${perRun(us)} ms (${((100 * us) / total).toFixed(0)} %)`);
+    const rows = [...byOp].sort((a, b) => b[1] - a[1]).slice(0, top).map(([op, us]) => `${op} ${perRun(us)} ms (${((100 * us) / total).toFixed(0)} %)`);
     console.log(`${shape} ${name} (batch ${batch}, ${threads}T): ${wall.toFixed(2)} ms/call wall, ${perRun(total)} ms/call in kernels; ${rows.join(', ')}`);
   }
 }
