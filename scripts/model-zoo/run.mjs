@@ -5,6 +5,7 @@
 //
 //   pnpm build && node scripts/model-zoo/run.mjs [--models resnet18,vit_b_16 | all] [--opsets 13,17] [--threads 2]
 //        [--out /tmp/whitebox-zoo] [--results docs/model-zoo.jsonl] [--markdown docs/models.md] [--keep]
+//        [--level all|extended|disabled]   (ONNX Runtime optimization level of every session; default: the model's own)
 //
 // Each model's result is appended to the JSONL file as soon as it is known (a rerun skips models already there unless
 // --redo); docs/models.md is rendered from the JSONL at the end (or alone with --render).
@@ -154,7 +155,7 @@ async function compare(base) {
   try {
     // The zoo's largest models (ViT-L 1.2 GB in one file; ViT-H/14 and RegNetY-128GF 2.5-2.6 GB in external data
     // files beside it) are above loadModel's 1 GiB default cap.
-    model = await loadModel(`${base}.onnx`, { backend: 'node', threads, maxModelBytes: 2 ** 33 });
+    model = await loadModel(`${base}.onnx`, { backend: 'node', threads, maxModelBytes: 2 ** 33, ...(args.level ? { graphOptimizationLevel: args.level } : {}) });
   } catch (err) {
     return { ...row, status: 'load-failed', detail: String(err.message).slice(0, 400) };
   }
@@ -250,6 +251,16 @@ function notRun(list) {
   return lines.length ? ['', ...lines] : [];
 }
 
+/** Which host, date and ONNX Runtime level the rows ran on (rows before 2026-12-02 evening: an AMD EPYC, level 'extended' above 64 nodes). */
+function hosts(list) {
+  const by = new Map();
+  for (const r of list) {
+    const k = r.host ? `${r.host}, ${r.date}, level ${r.level === 'default' ? "default ('all' up to 2,500 nodes)" : r.level}` : "AMD EPYC, 2026-12-02, level 'extended' above 64 nodes (the default then)";
+    by.set(k, (by.get(k) ?? 0) + 1);
+  }
+  return [...by].map(([k, n]) => `${k}: ${n} row(s)`).join('; ');
+}
+
 function render() {
   if (!existsSync(resultsFile)) return;
   const rows = readFileSync(resultsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -289,7 +300,7 @@ function render() {
     '',
     `Command: \`pnpm build && node scripts/model-zoo/run.mjs --models all --opsets 13,17\` (Debian python3-torch ${list.find((r) => r.torch)?.torch ?? '1.13'}, ${threads} thread(s); \`--models a,b\` for a subset, \`--render\` to rebuild this page from docs/model-zoo.jsonl).`,
     ...notRun(list),
-    `Host: ${cpus()[0]?.model ?? 'unknown'}; ${new Date().toISOString().slice(0, 10)}. Outcome counts: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    `Hosts: ${hosts(list)}. Outcome counts: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
     '| model | opset | input | params | status | logits | input grad | guided | input grad vs f64 | guided vs f64 | PyTorch f32 vs f64 | Grad-CAM (conv. layer) | default = conv.? | corr(default, conv.) | load s | grad s | default layer / detail |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -319,6 +330,9 @@ for (const [m, opset] of jobs) {
   if (py.status !== 0 || !existsSync(`${base}.json`)) row = { model: m, opset, status: 'export-failed', detail: (py.stderr || py.error?.message || '').trim().split('\n').slice(-1)[0]?.slice(0, 400) };
   else row = await compare(base);
   row.torch = '1.13';
+  row.host = cpus()[0]?.model ?? 'unknown';
+  row.level = args.level ?? 'default';
+  row.date = new Date().toISOString().slice(0, 10);
   appendFileSync(resultsFile, `${JSON.stringify(row)}\n`);
   process.stderr.write(`   ${row.status} ${row.detail ?? `inputGrad ${fmt(row.inputGrad)} guided ${fmt(row.guided)} cam ${fmt(row.camAtConventional)} default ${row.defaultLayer}`}\n`);
   if (!args.keep) for (const ext of ['.onnx', '.bin', '.json']) rmSync(`${base}${ext}`, { force: true });
