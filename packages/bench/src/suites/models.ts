@@ -8,15 +8,15 @@ import { type BenchSection, type Suite, runIsolated } from '../harness.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const python = process.env.WHITEBOX_TORCH_PYTHON ?? '/usr/bin/python3';
 
-export interface ModelArgs { onnx: string; batch: number; size: number; threads: number; seconds: number }
+export interface ModelArgs { onnx: string; batch: number; size: number; threads: number; seconds: number; level?: 'disabled' | 'basic' | 'extended' | 'all' }
 
-/** WhiteBox's input-gradient throughput on an exported model, in its own process (model.gradients, default options). */
+/** WhiteBox's input-gradient throughput on an exported model, in its own process (model.gradients, default options or the given level). */
 export async function measureModel(args: ModelArgs): Promise<{ imagesPerSecond: number; calls: number; loadSeconds: number }> {
   const { Tensor } = await import('@whitebox/core');
   await import('@whitebox/backend-node');
   const { loadModel } = await import('@whitebox/onnx');
   const t0 = performance.now();
-  const model = await loadModel(args.onnx, { backend: 'node', threads: args.threads, batchSize: args.batch });
+  const model = await loadModel(args.onnx, { backend: 'node', threads: args.threads, batchSize: args.batch, ...(args.level ? { graphOptimizationLevel: args.level } : {}) });
   const x = new Tensor(new Float32Array(args.batch * 3 * args.size * args.size).map((_, i) => ((i * 7919) % 1000) / 1000), [args.batch, 3, args.size, args.size]);
   await model.gradients(x, 3);
   const loadSeconds = (performance.now() - t0) / 1000;
