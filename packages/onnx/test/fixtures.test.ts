@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import '@whitebox/backend-node';
 import { Tensor } from '@whitebox/core';
-import { GraphBuilder, i64, loadModel, prepareModel } from '@whitebox/onnx';
+import { GraphBuilder, buildGradientGraph, i64, loadModel, prepareModel, readModel } from '@whitebox/onnx';
 import { check, model, one, scalar, type Case, type W } from './opcase.js';
 import { randomTensor } from './helpers.js';
 
@@ -47,6 +47,12 @@ function gelu(b: GraphBuilder, x: string): string {
   return one(b, 'Mul', [one(b, 'Mul', [x, one(b, 'Add', [e, scalar(b, uniq(b, 'one'), 1)])]), scalar(b, uniq(b, 'half'), 0.5)]);
 }
 
+/** The same GELU with x·(1/√2) and every Mul/Add's operands swapped. */
+function geluSwapped(b: GraphBuilder, x: string): string {
+  const e = one(b, 'Erf', [one(b, 'Mul', [scalar(b, uniq(b, 'rsqrt2'), Math.SQRT1_2), x])]);
+  return one(b, 'Mul', [scalar(b, uniq(b, 'half'), 0.5), one(b, 'Mul', [one(b, 'Add', [scalar(b, uniq(b, 'one'), 1), e]), x])]);
+}
+
 /** A pre-norm ViT block: patch embedding, class token (Expand to the run-time batch), attention, residual, class-token Gather. */
 function vitBlock(b: GraphBuilder, x: string, w: W, opset13: boolean): string {
   const C = 8;
@@ -77,6 +83,13 @@ const fixtures: Case[] = [
   { name: 'LayerNormalization (opset 17)', dims: [2, 3, 8], batch2: 3, body: (b, x, w) => one(b, 'LayerNormalization', [x, w([8], 1, 0.5), w([8], 0.1)], { axis: -1 }) },
   { name: 'LayerNorm in its opset-13 form (ReduceMean, Sub, Pow, Sqrt, Div)', dims: [2, 3, 8], opset: 13, batch2: 3, body: (b, x, w) => layerNormOpset13(b, x, w, 8) },
   { name: 'GELU as exported (Div, Erf, Add, Mul)', dims: [2, 10], batch2: 3, body: (b, x) => gelu(b, x) },
+  { name: 'GELU with Mul by 1/√2 and swapped operands', dims: [2, 10], batch2: 3, lo: -3, hi: 3, body: (b, x) => geluSwapped(b, x) },
+  { name: 'GELU whose inner Erf output is also read elsewhere (per-node rules)', dims: [2, 10], batch2: 3, body: (b, x) => {
+    const u = one(b, 'Div', [x, scalar(b, uniq(b, 'sqrt2'), Math.SQRT2)]);
+    const e = one(b, 'Erf', [u]);
+    const y = one(b, 'Mul', [one(b, 'Mul', [x, one(b, 'Add', [e, scalar(b, uniq(b, 'one'), 1)])]), scalar(b, uniq(b, 'half'), 0.5)]);
+    return one(b, 'Add', [y, one(b, 'Mul', [e, e])]);
+  } },
   { name: 'pre-norm attention block with a class token (LayerNormalization)', dims: [2, 3, 8, 8], batch2: 3, body: (b, x, w) => vitBlock(b, x, w, false) },
   { name: 'pre-norm attention block with a class token (opset-13 LayerNorm)', dims: [2, 3, 8, 8], opset: 13, batch2: 3, body: (b, x, w) => vitBlock(b, x, w, true) },
   { name: 'HardSwish with squeeze-excite (GlobalAveragePool → Conv → Relu → Conv → HardSigmoid → Mul)', dims: [2, 3, 6, 6], opset: 14, rules: true, pw: true, batch2: 3, h: 3e-3,
@@ -102,6 +115,30 @@ const fixtures: Case[] = [
 
 describe('classifier-export fixtures vs finite differences (two batch sizes, one gradient graph)', () => {
   for (const c of fixtures) it(c.name, () => check(c));
+});
+
+describe('GELU backward', () => {
+  const ops = (c: Case) => {
+    return readModel(buildGradientGraph(model(c))).graph!.node!.map((n) => n.opType!);
+  };
+  const count = (list: string[], op: string) => list.filter((o) => o === op).length;
+  it("the exported Erf form gets one fused rule: 8 element-wise backward nodes, no Erf, Neg or Div past the forward's", () => {
+    for (const name of ['GELU as exported (Div, Erf, Add, Mul)', 'GELU with Mul by 1/√2 and swapped operands']) {
+      const list = ops(fixtures.find((f) => f.name === name)!);
+      expect(count(list, 'Erf')).toBe(1);
+      expect(count(list, 'Neg')).toBe(0);
+      expect(count(list, 'Exp')).toBe(1);
+      // The forward graph's nodes plus 8 for GELU (6 Mul, 1 Add, 1 Exp; the per-node rules emit 10) and 3 for the head
+      // (Gemm, Reshape, the output Identity).
+      const forward = readModel(model(fixtures.find((f) => f.name === name)!)).graph!.node!.length;
+      expect(list.length - forward).toBe(8 + 3);
+      expect(count(list, 'Div')).toBe(name.includes('Div') ? 1 : 0);
+    }
+  });
+  it('falls back to the per-node rules when an inner tensor has another reader', () => {
+    const list = ops(fixtures.find((f) => f.name.startsWith('GELU whose inner Erf'))!);
+    expect(count(list, 'Neg')).toBe(1); // Erf's own backward: exp(−u²)
+  });
 });
 
 describe('layers of a token model', () => {

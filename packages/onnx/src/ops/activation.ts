@@ -1,6 +1,6 @@
 import { Tensor } from '@whitebox/core';
 import { floatUnary } from './common.js';
-import { makeValue, readInt, registerOp, type GradContext, type InferContext, type TensorInfo } from './registry.js';
+import { isFloatType, makeValue, readInt, registerOp, type GradContext, type InferContext, type TensorInfo } from './registry.js';
 
 /**
  * Activations. The ReLU family (Relu, LeakyRelu, PRelu, and Clip with a lower bound of 0 — ReLU6) follows the
@@ -156,6 +156,54 @@ plain('Gelu', (ctx, x, _y, gy) => {
   const pdf = ctx.one('Mul', [ctx.one('Exp', [ctx.one('Mul', [ctx.one('Mul', [x, x]), ctx.scalar(-0.5)])]), ctx.scalar(1 / Math.sqrt(2 * Math.PI))]);
   return ctx.one('Mul', [gy, ctx.one('Add', [cdf, ctx.one('Mul', [x, pdf])])]);
 }, { approximate: { type: 'string', oneOf: ['none', 'tanh'] } });
+
+/** The scalar value of an initializer (a one-element float tensor), else undefined. */
+function scalarConstant(ctx: GradContext, name: string): number | undefined {
+  const t = ctx.constant(name);
+  return t && t.size === 1 && isFloatType(ctx.info(name).dtype) ? Number(t.data[0]) : undefined;
+}
+
+/** Whether a is within float32 rounding of b. */
+const near = (a: number | undefined, b: number): boolean => a !== undefined && Math.abs(a - b) <= 1e-6 * Math.abs(b);
+
+/**
+ * GELU as torch.onnx.export writes it (opsets 9-19): y = Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), 0.5), operands of Mul
+ * and Add in either order, Div(x, √2) or Mul(x, 1/√2). Called by the tail Mul's backward: when the four inner nodes
+ * feed only the next one (and none of their outputs is a requested layer), it emits dx = ½·gy·(e1 + √(2/π)·x·e^(−x²/2))
+ * with e1 = 1 + erf(x/√2) taken from the forward pass — 8 element-wise nodes where the per-node rules emit 10 (each one
+ * a full pass over the MLP's hidden tensor, the largest tensor of a transformer block) — and returns true.
+ */
+export function erfGeluBackward(ctx: GradContext): boolean {
+  const tail = ctx.node;
+  const single = (t: string) => ctx.consumers(t).length === 1 && !ctx.layers.includes(t) && t !== ctx.graph.output;
+  const other = (n: { inputs: readonly string[] }, t: string) => (n.inputs[0] === t ? n.inputs[1]! : n.inputs[0]!);
+  // Tail: Mul(h, 0.5).
+  const h = [0, 1].map((i) => tail.inputs[i]!).find((t) => near(scalarConstant(ctx, other(tail, t)), 0.5) && ctx.producer(t)?.op === 'Mul');
+  if (!h || !single(h)) return false;
+  const mulX = ctx.producer(h)!;
+  // h = Mul(x, e1), e1 = Add(Erf(u), 1), u = Div(x, √2) | Mul(x, 1/√2).
+  for (const e1 of mulX.inputs) {
+    const add = ctx.producer(e1);
+    if (!add || add.op !== 'Add' || !single(e1)) continue;
+    const erfOut = add.inputs.find((t) => ctx.producer(t)?.op === 'Erf' && near(scalarConstant(ctx, other(add, t)), 1));
+    if (!erfOut || !single(erfOut)) continue;
+    const erf = ctx.producer(erfOut)!;
+    const u = erf.inputs[0]!;
+    const scale = ctx.producer(u);
+    if (!scale || !single(u)) continue;
+    const x = other(mulX, e1);
+    const ok = (scale.op === 'Div' && scale.inputs[0] === x && near(scalarConstant(ctx, scale.inputs[1]!), Math.SQRT2))
+      || (scale.op === 'Mul' && scale.inputs.includes(x) && near(scalarConstant(ctx, other(scale, x)), Math.SQRT1_2));
+    if (!ok || ctx.dims(x).join() !== ctx.dims(tail.outputs[0]!).join()) continue;
+    const halfX = ctx.one('Mul', [x, ctx.scalar(-0.5)]);
+    const xPdf = ctx.one('Mul', [x, ctx.one('Exp', [ctx.one('Mul', [halfX, x])])]);
+    const slope = ctx.one('Add', [e1, ctx.one('Mul', [xPdf, ctx.scalar(Math.sqrt(2 / Math.PI))])]);
+    ctx.addTo(x, ctx.one('Mul', [ctx.one('Mul', [ctx.gy()!, ctx.scalar(0.5)]), slope]));
+    for (const n of [mulX, add, erf, scale]) ctx.markDone(n);
+    return true;
+  }
+  return false;
+}
 
 // ---------- Softmax / LogSoftmax ----------
 

@@ -1,3 +1,4 @@
+import { erfGeluBackward } from './activation.js';
 import { broadcastInputs, evalBroadcast, floatUnary, isIntType, requireFloat } from './common.js';
 import {
   ELEM_CODES, elemTypeOfCode, isFloatType, makeValue, registerOp,
@@ -45,6 +46,7 @@ arithmetic('Sub', (a, b) => a - b, (ctx, gy, out) => {
   if (ctx.active(1)) ctx.add(1, ctx.unbroadcast(ctx.one('Neg', [gy]), out, w));
 });
 arithmetic('Mul', (a, b) => a * b, (ctx, gy, out) => {
+  if (erfGeluBackward(ctx)) return;
   const [x, w] = ctx.node.inputs as [string, string];
   if (ctx.active(0)) ctx.add(0, ctx.unbroadcast(ctx.one('Mul', [gy, w]), out, x));
   if (ctx.active(1)) ctx.add(1, ctx.unbroadcast(ctx.one('Mul', [gy, x]), out, w));
