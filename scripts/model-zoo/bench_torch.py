@@ -11,7 +11,14 @@ import os
 import sys
 import time
 
-import torch
+# Debian's torch runs matrix products through OpenBLAS (openblas-pthread), whose own thread pool ignores
+# torch.set_num_threads: without these, a "1 thread" PyTorch run used every core for ViT's MatMuls. Set before torch
+# loads OpenBLAS, from --threads.
+_threads = next((a.split('=', 1)[1] if '=' in a else sys.argv[i + 1] for i, a in enumerate(sys.argv) if a.startswith('--threads')), '1')
+for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+    os.environ[_var] = _threads
+
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 import zoo  # noqa: E402

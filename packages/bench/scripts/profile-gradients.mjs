@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Per-op profile of the gradient graphs (ONNX Runtime's profiler, enableProfiling) of the shipped models:
 //   node packages/bench/scripts/profile-gradients.mjs [--batch=64] [--threads=1] [--calls=20] [--out=/tmp/prof]
-//        [--model=PATH.onnx] [--graphs=forward,input-gradient] [--level=all|extended|disabled] [--top=10]
+//        [--model=PATH.onnx] [--graphs=forward,input-gradient] [--level=all|extended|disabled] [--top=10] [--nodes=20]
 // (after `pnpm build`). For each model (the shipped SimpleCNNs, or --model) it profiles the forward model and the
 // gradient graphs (vanilla input gradient, guided, Grad-CAM's stop-at-layer graph, Guided Grad-CAM's two-chain graph;
 // --graphs picks some) and prints the time per op type summed over the calls, as a share of the graph's total node
 // time: where a gradient graph spends its time beyond the forward pass's. The level defaults to the one the model's
-// sessions open at (sessionOptimizationLevel).
+// sessions open at (sessionOptimizationLevel). --nodes=K also lists the K costliest nodes of each graph.
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { resolveBackend } from '@whitebox/core';
@@ -24,6 +24,7 @@ const backend = resolveBackend({ backend: 'node' });
 
 const only = arg('graphs', '').split(',').filter(Boolean);
 const top = Number(arg('top', 10));
+const nodes = Number(arg('nodes', 0));
 const models = arg('model', '') ? [[basename(arg('model', ''), '.onnx'), arg('model', '')]] : ['mnist', 'cifar10'].map((m) => [m, join(root, 'models', `${m}-simplecnn.onnx`)]);
 
 for (const [shape, path] of models) {
@@ -54,6 +55,7 @@ for (const [shape, path] of models) {
     await s.release();
     const events = JSON.parse(readFileSync(file, 'utf8'));
     const byOp = new Map();
+    const byNode = new Map();
     let total = 0;
     let runs = 0;
     for (const e of events) {
@@ -61,10 +63,13 @@ for (const [shape, path] of models) {
       if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
       const op = e.args?.op_name ?? '?';
       byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
+      const node = `${op} ${e.name.slice(0, -'_kernel_time'.length)}`;
+      byNode.set(node, (byNode.get(node) ?? 0) + e.dur);
       total += e.dur;
     }
     const perRun = (us) => (us / Math.max(1, runs) / 1000).toFixed(2);
     const rows = [...byOp].sort((a, b) => b[1] - a[1]).slice(0, top).map(([op, us]) => `${op} ${perRun(us)} ms (${((100 * us) / total).toFixed(0)} %)`);
     console.log(`${shape} ${name} (batch ${batch}, ${threads}T): ${wall.toFixed(2)} ms/call wall, ${perRun(total)} ms/call in kernels; ${rows.join(', ')}`);
+    if (nodes) for (const [node, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, nodes)) console.log(`  ${perRun(us)} ms  ${node}`);
   }
 }
