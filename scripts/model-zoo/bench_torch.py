@@ -11,12 +11,24 @@ import os
 import sys
 import time
 
+
+def parse_args():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--model', required=True)
+    ap.add_argument('--batch', type=int, default=16)
+    ap.add_argument('--size', type=int, default=224)
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--onnx', required=True)
+    ap.add_argument('--seconds', type=float, default=10)
+    return ap.parse_args()
+
+
+ARGS = parse_args()
 # Debian's torch runs matrix products through OpenBLAS (openblas-pthread), whose own thread pool ignores
 # torch.set_num_threads: without these, a "1 thread" PyTorch run used every core for ViT's MatMuls. Set before torch
-# loads OpenBLAS, from --threads.
-_threads = next((a.split('=', 1)[1] if '=' in a else sys.argv[i + 1] for i, a in enumerate(sys.argv) if a.startswith('--threads')), '1')
+# loads OpenBLAS.
 for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
-    os.environ[_var] = _threads
+    os.environ[_var] = str(ARGS.threads)
 
 import torch  # noqa: E402
 
@@ -25,14 +37,7 @@ import zoo  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--model', required=True)
-    ap.add_argument('--batch', type=int, default=16)
-    ap.add_argument('--size', type=int, default=224)
-    ap.add_argument('--threads', type=int, default=1)
-    ap.add_argument('--onnx', required=True)
-    ap.add_argument('--seconds', type=float, default=10)
-    a = ap.parse_args()
+    a = ARGS
     torch.set_num_threads(a.threads)
     model = zoo.build(a.model, 0)
     zoo.calibrate(model, 64 if not a.model.startswith(zoo.SIZE_224) else a.size)

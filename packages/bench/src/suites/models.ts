@@ -60,7 +60,7 @@ export const suite: Suite = {
     for (const name of ['resnet50', 'vit_b_16']) {
       const onnx = join(dir, `${name}.onnx`);
       for (const threads of [1, 2]) {
-        const torchOut = JSON.parse(execFileSync(python, [join(root, 'scripts/model-zoo/bench_torch.py'), '--model', name, '--batch', String(batch), '--threads', String(threads), '--onnx', onnx, '--seconds', String(seconds)], { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) } }).trim().split('\n').pop()!) as { imagesPerSecond: number };
+        const torchOut = JSON.parse(execFileSync(python, [join(root, 'scripts/model-zoo/bench_torch.py'), '--model', name, '--batch', String(batch), '--threads', String(threads), '--onnx', onnx, '--seconds', String(seconds)], { encoding: 'utf8', maxBuffer: 1 << 24 }).trim().split('\n').pop()!) as { imagesPerSecond: number };
         if (!existsSync(onnx)) throw new Error(`bench models: ${onnx} was not exported`);
         const wb = await runIsolated<{ imagesPerSecond: number; calls: number; loadSeconds: number }>(new URL(import.meta.url).href, 'measureModel', { onnx, batch, size: 224, threads, seconds } satisfies ModelArgs);
         rows.push([name, threads, batch, wb.result.imagesPerSecond.toFixed(2), torchOut.imagesPerSecond.toFixed(2), `${(wb.result.imagesPerSecond / torchOut.imagesPerSecond).toFixed(2)}×`, wb.result.loadSeconds.toFixed(1), wb.peakRssMiB.toFixed(0)]);

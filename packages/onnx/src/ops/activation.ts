@@ -1,6 +1,6 @@
 import { Tensor } from '@whitebox/core';
-import { floatUnary } from './common.js';
-import { isFloatType, makeValue, readInt, registerOp, type GradContext, type InferContext, type TensorInfo } from './registry.js';
+import { floatUnary, scalarConstant } from './common.js';
+import { makeValue, readInt, registerOp, type GradContext, type InferContext, type TensorInfo } from './registry.js';
 
 /**
  * Activations. The ReLU family (Relu, LeakyRelu, PRelu, and Clip with a lower bound of 0 — ReLU6) follows the
@@ -82,8 +82,7 @@ registerOp({
     const gy = ctx.gy()!;
     const [x, lo, hi] = ctx.node.inputs;
     const y = ctx.node.outputs[0]!;
-    const loVal = lo ? ctx.constant(lo) : undefined;
-    const reluLike = !!loVal && loVal.size === 1 && Number(loVal.data[0]) === 0;
+    const reluLike = !!lo && scalarConstant(ctx, lo) === 0;
     const inRange = ctx.one('Equal', [x!, y]);
     if (reluLike && ctx.rule === 'deconvnet') {
       // ReLU6 under deconvnet: the ReLU part passes relu(gy); the upper bound keeps its plain mask.
@@ -156,12 +155,6 @@ plain('Gelu', (ctx, x, _y, gy) => {
   const pdf = ctx.one('Mul', [ctx.one('Exp', [ctx.one('Mul', [ctx.one('Mul', [x, x]), ctx.scalar(-0.5)])]), ctx.scalar(1 / Math.sqrt(2 * Math.PI))]);
   return ctx.one('Mul', [gy, ctx.one('Add', [cdf, ctx.one('Mul', [x, pdf])])]);
 }, { approximate: { type: 'string', oneOf: ['none', 'tanh'] } });
-
-/** The scalar value of an initializer (a one-element float tensor), else undefined. */
-function scalarConstant(ctx: GradContext, name: string): number | undefined {
-  const t = ctx.constant(name);
-  return t && t.size === 1 && isFloatType(ctx.info(name).dtype) ? Number(t.data[0]) : undefined;
-}
 
 /** Whether a is within float32 rounding of b. */
 const near = (a: number | undefined, b: number): boolean => a !== undefined && Math.abs(a - b) <= 1e-6 * Math.abs(b);

@@ -126,6 +126,12 @@ export function zerosLike(ctx: GradContext, name: string): string {
   return ctx.one('ConstantOfShape', [ctx.shapeOf(name)], { value: floatTensor1(0) });
 }
 
+/** The value of a one-element initializer (a scalar constant such as 0.5 or an exponent), else undefined. */
+export function scalarConstant(ctx: GradContext, name: string): number | undefined {
+  const t = ctx.constant(name);
+  return t && t.size === 1 ? Number(t.data[0]) : undefined;
+}
+
 export function floatTensor1(v: number): Tensor {
   return new Tensor(Float32Array.of(v), [1]);
 }

@@ -1,5 +1,5 @@
 import { erfGeluBackward } from './activation.js';
-import { broadcastInputs, evalBroadcast, floatUnary, isIntType, requireFloat } from './common.js';
+import { broadcastInputs, evalBroadcast, floatUnary, isIntType, requireFloat, scalarConstant } from './common.js';
 import {
   ELEM_CODES, elemTypeOfCode, isFloatType, makeValue, registerOp,
   type ElemType, type GradContext, type InferContext, type TensorInfo, type Value,
@@ -84,10 +84,10 @@ registerOp({
     const y = ctx.node.outputs[0]!;
     const out = ctx.dims(y);
     if (ctx.active(0)) {
-      const pv = ctx.constant(p);
+      const pv = scalarConstant(ctx, p);
       let dx: string;
-      if (pv && pv.size === 1 && Number(pv.data[0]) === 2) dx = ctx.one('Mul', [gy, ctx.one('Mul', [x, ctx.scalar(2)])]);
-      else if (pv && pv.size === 1 && Number(pv.data[0]) === 1) dx = gy;
+      if (pv === 2) dx = ctx.one('Mul', [gy, ctx.one('Mul', [x, ctx.scalar(2)])]);
+      else if (pv === 1) dx = gy;
       else {
         const pf = ctx.info(p).dtype === 'float32' ? p : ctx.one('Cast', [p], { to: ELEM_CODES.float32 });
         dx = ctx.one('Mul', [gy, ctx.one('Mul', [pf, ctx.one('Pow', [x, ctx.one('Sub', [pf, ctx.scalar(1)])])])]);
