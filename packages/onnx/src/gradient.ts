@@ -30,6 +30,17 @@ export interface GradientGraphOptions {
    * faster, but every tied maximum gets the gradient (only used after a ReLU under the 'gradient'/'guided' rules).
    */
   maxPoolBackward?: 'auto' | 'indices' | 'mask';
+  /**
+   * Emit the backward of 4-D convnets in ops that ONNX Runtime's CPU NCHWc transformer (level 'all') keeps in its
+   * blocked layout, so the backward chain is not reordered to NCHW and back around every ReLU: the ReLU mask as
+   * 1 − Relu(1 − 2¹²⁷·y) (two BatchNormalizations, which the transformer turns into blocked depthwise convs),
+   * GlobalAveragePool's backward as a depthwise Conv that spreads each value over the window, and an identity
+   * depthwise Conv after each ConvTranspose (which has no blocked kernel). Same values: the mask is exactly [y > 0] for
+   * y = 0 and every y ≥ 2⁻¹²⁷; only a subnormal ReLU output below 2⁻¹²⁷ (≈ 5.9e-39) gets a fractional mask. Default
+   * false; the node backend's CPU sessions at 'all' turn it on (other backends have no NCHWc transformer, and there
+   * the compare-and-cast mask is fewer passes).
+   */
+  blockedLayout?: boolean;
 }
 
 /** Emits backward nodes and constants with collision-free names. */
@@ -100,6 +111,7 @@ class GradBuilder {
     private readonly rule: ReluRule,
     private readonly layers: readonly string[],
     private readonly maxPoolMode: 'auto' | 'indices' | 'mask',
+    private readonly blocked: boolean,
     shared?: GradBuilder,
   ) {
     this.e = shared?.e ?? new Emitter(g);
@@ -182,6 +194,14 @@ class GradBuilder {
     return this.e.cached(`shape:${name}`, () => this.one('Shape', [name]));
   }
 
+  /** See GradContext.expandTo. */
+  private expandTo(grad: string, gradLike: string, like: string): string {
+    const dims = this.shapes.dims(like);
+    const dep = this.shapes.batchDependent(like);
+    if (dep === 'dim0' && this.shapes.batchDependent(gradLike) === 'dim0') return this.one('Expand', [grad, this.ints([1, ...dims.slice(1)])]);
+    return this.one('Expand', [grad, this.shapeOf(like)]);
+  }
+
   /** Reduces a gradient of shape `outDims` over the axes `input` was broadcast along, back to its shape. */
   private unbroadcast(grad: string, outDims: number[], input: string): string {
     const inA = this.shapes.dims(input);
@@ -219,6 +239,7 @@ class GradBuilder {
       opset: this.opset,
       layers: this.layers,
       maxPoolBackward: this.maxPoolMode,
+      blockedLayout: this.blocked,
       gy: (i = 0) => (n.outputs[i] ? this.total(n.outputs[i]!) : undefined),
       active: activeInput,
       add: (i, grad) => { if (activeInput(i)) this.addTo(n.inputs[i]!, grad); },
@@ -241,6 +262,7 @@ class GradBuilder {
       ints: (v) => this.ints(v),
       tensor: (base, t) => this.e.tensor(base, t),
       shapeOf: (name) => this.shapeOf(name),
+      expandTo: (grad, gradLike, like) => this.expandTo(grad, gradLike, like),
       unbroadcast: (grad, outDims, input) => this.unbroadcast(grad, outDims, input),
       reshapeLike: (grad, like, from) => this.reshapeLike(grad, like, from),
       fail(code: WhiteBoxErrorCode, message: string, details?: Record<string, unknown>): never {
@@ -316,9 +338,10 @@ function gradientGraphParts(p: PreparedModel, options: GradientGraphOptions): { 
   const mode = options.maxPoolBackward ?? 'auto';
   // With two rules, the input chain has no layer outputs (so its ReLU/pool fusions are those of a plain input gradient)
   // and the layers' chain shares the emitter and the forward nodes.
-  const gb = new GradBuilder(g, p.shapes, rule, split ? [] : layers, mode);
+  const blocked = options.blockedLayout ?? false;
+  const gb = new GradBuilder(g, p.shapes, rule, split ? [] : layers, mode, blocked);
   const grads = sources.length > 0 ? gb.run(sources) : new Map<string, string>();
-  if (split) for (const [k, v] of new GradBuilder(g, p.shapes, layerRule, layers, mode, gb).run(layers)) grads.set(k, v);
+  if (split) for (const [k, v] of new GradBuilder(g, p.shapes, layerRule, layers, mode, blocked, gb).run(layers)) grads.set(k, v);
   const outputs: { name: string; dims: (number | string)[] }[] = [];
   const batch = g.input.dims[0]!;
   if (g.output !== 'logits') gb.identity(g.output, 'logits');

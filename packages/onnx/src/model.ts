@@ -152,6 +152,16 @@ class OnnxModel implements Model {
     checkLimit(this.batchSize, LIMITS.batchSize, 'batchSize');
   }
 
+  /**
+   * Whether gradient graphs use GradientGraphOptions.blockedLayout: on the node backend's CPU provider at level 'all',
+   * where ONNX Runtime's NCHWc transformer runs. ResNet-50's input gradient at batch 16 on an AMD Zen 4 host
+   * (packages/bench/scripts/ab-blocked-layout.mjs, median call): +8 % at 1 thread, +13 % at 2.
+   */
+  private get blockedLayout(): boolean {
+    const o = this.options;
+    return this.backendName === 'node' && (o.device ?? 'cpu') === 'cpu' && (o.graphOptimizationLevel ?? sessionOptimizationLevel(this.prepared.graph)) === 'all';
+  }
+
   /** Initializer bytes a session's model carries inline (LoadModelOptions.maxInlineWeightBytes). */
   private get maxInline(): number | undefined {
     return this.options.maxInlineWeightBytes;
@@ -211,7 +221,7 @@ class OnnxModel implements Model {
     const key = `${rule}|${layers.length > 0 ? layerRule : rule}|${inputGradient}|${layers.join('\u0000')}`;
     let s = this.gradSessions.get(key);
     if (!s) {
-      const bytes = gradientSessionModel(this.prepared, { rule, layers, inputGradient, layerRule, maxInlineBytes: this.maxInline });
+      const bytes = gradientSessionModel(this.prepared, { rule, layers, inputGradient, layerRule, maxInlineBytes: this.maxInline, blockedLayout: this.blockedLayout });
       s = this.session(() => bytes, this.prepared.graph.nodes.length);
       s.catch(() => this.gradSessions.delete(key));
       this.gradSessions.set(key, s);

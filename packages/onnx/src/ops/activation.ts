@@ -9,10 +9,27 @@ import { makeValue, readInt, registerOp, type GradContext, type InferContext, ty
  * HardSwish, …) passes its plain gradient under every rule, as Captum's DeconvNet and GuidedBackprop do.
  */
 
+/**
+ * [y > 0] for y = relu(x) ≥ 0 of shape [N, C, H, W] as 1 − Relu(1 − 2¹²⁷·y): two per-channel affine maps
+ * (BatchNormalization with mean 0, variance 1, epsilon 0), which ONNX Runtime's NCHWc transformer runs as blocked
+ * depthwise convs with the Relu fused, so the mask and the Mul stay in the blocked layout. Exact: y = 0 gives 1 − 1 = 0;
+ * y ≥ 2⁻¹²⁷ gives 1 − 2¹²⁷·y ≤ 0 (−∞ for large y), so 1 − 0 = 1.
+ */
+function blockedReluMask(ctx: GradContext, y: string, channels: number): string {
+  const vec = (v: number) => ctx.tensor('relu_mask_affine', new Tensor(new Float32Array(channels).fill(v), [channels]));
+  const zero = vec(0);
+  const one = vec(1);
+  const eps = { epsilon: { type: 'float', value: 0 } } as const;
+  const below = ctx.one('Relu', [ctx.one('BatchNormalization', [y, vec(-(2 ** 127)), one, zero, one], eps)]);
+  return ctx.one('BatchNormalization', [below, vec(-1), one, zero, one], eps);
+}
+
 /** gy masked by [y > 0] under the rule: the ReLU backward, shared with the pools that fuse a preceding ReLU. */
 export function reluBackward(ctx: GradContext, gy: string, y: string): string {
   if (ctx.rule === 'deconvnet') return ctx.one('Relu', [gy]);
   const g = ctx.rule === 'guided' ? ctx.one('Relu', [gy]) : gy;
+  const d = ctx.dims(y);
+  if (ctx.blockedLayout && d.length === 4) return ctx.one('Mul', [g, blockedReluMask(ctx, y, d[1]!)]);
   // y = relu(x) ≥ 0, so [0 < y] is the mask [x > 0]; Cast to float and Mul (faster than Where, and than Sign(y), on
   // onnxruntime CPU).
   return ctx.one('Mul', [g, ctx.one('Cast', [ctx.one('Less', [ctx.scalar(0), y])], { to: 1 })]);

@@ -48,8 +48,17 @@ registerOp({
   backward: (ctx) => {
     const x = ctx.node.inputs[0]!;
     const s = ctx.dims(x);
-    const scaled = ctx.one('Mul', [ctx.gy()!, ctx.scalar(1 / s.slice(2).reduce((a, b) => a * b, 1))]);
-    ctx.add(0, ctx.one('Expand', [scaled, ctx.shapeOf(x)]));
+    const inv = 1 / s.slice(2).reduce((a, b) => a * b, 1);
+    if (ctx.blockedLayout && s.length === 4) {
+      // A depthwise H×W conv of the [N, C, 1, 1] gradient padded by H−1, W−1: every output pixel sees the one input
+      // pixel through one weight 1/(H·W). ONNX Runtime runs it in the NCHWc layout (Expand has no blocked kernel).
+      const [, c, h, w] = s as [number, number, number, number];
+      const k = ctx.tensor('gap_spread', new Tensor(new Float32Array(c * h * w).fill(inv), [c, 1, h, w]));
+      ctx.add(0, ctx.one('Conv', [ctx.gy()!, k], { group: c, kernel_shape: [h, w], pads: [h - 1, w - 1, h - 1, w - 1] }));
+      return;
+    }
+    const scaled = ctx.one('Mul', [ctx.gy()!, ctx.scalar(inv)]);
+    ctx.add(0, ctx.expandTo(scaled, ctx.node.outputs[0]!, x));
   },
 });
 

@@ -68,7 +68,7 @@ function reduceValue(v: Value, r: Reduction, init: number, step: (acc: number, x
 /** gy (reduced shape) broadcast back over the reduced axes to x's shape. */
 function expandBack(ctx: GradContext, gy: string, x: string, r: Reduction): string {
   const g = r.keepdims || r.noop ? gy : ctx.one('Unsqueeze', [gy, ctx.ints(r.axes)]);
-  return ctx.one('Expand', [g, ctx.shapeOf(x)]);
+  return ctx.expandTo(g, ctx.node.outputs[0]!, x);
 }
 
 /**

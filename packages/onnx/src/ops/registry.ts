@@ -104,6 +104,8 @@ export interface GradContext {
   readonly layers: readonly string[];
   /** MaxPool backward route (see GradientGraphOptions.maxPoolBackward). */
   readonly maxPoolBackward: 'auto' | 'indices' | 'mask';
+  /** Emit ONNX Runtime NCHWc-friendly backward ops (see GradientGraphOptions.blockedLayout). */
+  readonly blockedLayout: boolean;
   /** Gradient flowing into output i (undefined when nothing downstream depends on it). */
   gy(i?: number): string | undefined;
   /** Whether input i needs a gradient (it depends on a differentiated source and is a float tensor). */
@@ -138,6 +140,13 @@ export interface GradContext {
   tensor(base: string, t: Tensor<TensorData>): string;
   /** Shape of a tensor at run time (a cached Shape node, or a constant when it is batch-independent). */
   shapeOf(name: string): string;
+  /**
+   * `grad` (shaped like the forward tensor `gradLike`, which broadcasts to `like`) expanded to `like`'s shape. When
+   * both are batch-major the target shape is the constant [1, …like's other dims], so the expanded tensor keeps the
+   * symbolic batch dim in ONNX shape inference (ONNX Runtime's NCHWc transformer only runs the backward's Mul and Add
+   * in its blocked layout when it can prove the shapes equal); else Shape(like) at run time.
+   */
+  expandTo(grad: string, gradLike: string, like: string): string;
   /** Sums a gradient of shape `outDims` over the axes input `i` was broadcast along, back to input i's shape. */
   unbroadcast(grad: string, outDims: number[], input: string): string;
   /** Reshapes a gradient to the shape of `like` (static when possible, else from its run-time shape). */
