@@ -31,24 +31,29 @@ function macsPerImage(p: PreparedModel): Map<string, number> {
   return out;
 }
 
-/** Nodes downstream of `source` (those a gradient from the output to `source` passes through). */
-function downstream(p: PreparedModel, source: string): Set<string> {
+/**
+ * Nodes downstream of `source` (those a gradient from the output to `source` passes through), each with how many of
+ * its inputs depend on `source`: a backward product per such input (attention's Q·Kᵀ and P·V need two, a layer with
+ * constant weights one).
+ */
+function downstream(p: PreparedModel, source: string): Map<string, number> {
   const live = new Set([source]);
-  const nodes = new Set<string>();
+  const nodes = new Map<string, number>();
   for (const n of p.graph.nodes) {
-    if (n.inputs.some((i) => live.has(i))) { nodes.add(n.name); for (const o of n.outputs) live.add(o); }
+    const k = n.inputs.filter((i) => live.has(i)).length;
+    if (k > 0) { nodes.set(n.name, k); for (const o of n.outputs) live.add(o); }
   }
   return nodes;
 }
 
 /**
- * FLOPs (2 × multiply-adds) per image of the graphs the methods bench times: forward; input gradient (forward +
- * backward-data of every Conv/Gemm); Grad-CAM (forward + backward-data of the Conv/Gemms after its layer); Guided
+ * FLOPs (2 × multiply-adds) per image of the graphs the benches time: forward; input gradient (forward +
+ * backward-data of every Conv/Gemm/MatMul, once per input that depends on the image); Grad-CAM (forward + backward-data of the Conv/Gemms after its layer); Guided
  * Grad-CAM (forward + both chains).
  */
 export function flopsOf(p: PreparedModel): GraphFlops {
   const macs = macsPerImage(p);
-  const sum = (only?: Set<string>) => 2 * [...macs].reduce((a, [name, m]) => a + (!only || only.has(name) ? m : 0), 0);
+  const sum = (only?: Map<string, number>) => 2 * [...macs].reduce((a, [name, m]) => a + (!only ? m : (only.get(name) ?? 0) * m), 0);
   const forward = sum();
   const layer = defaultCamLayerOf(p.graph, p.shapes);
   const input = sum(downstream(p, p.graph.input.name));

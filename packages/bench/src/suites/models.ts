@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { corePeak, flopsOf } from '../flops.js';
 import { type BenchSection, type Suite, runIsolated } from '../harness.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -11,10 +12,11 @@ const python = process.env.WHITEBOX_TORCH_PYTHON ?? '/usr/bin/python3';
 export interface ModelArgs { onnx: string; batch: number; size: number; threads: number; seconds: number; level?: 'disabled' | 'basic' | 'extended' | 'all' }
 
 /** WhiteBox's input-gradient throughput on an exported model, in its own process (model.gradients, default options or the given level). */
-export async function measureModel(args: ModelArgs): Promise<{ imagesPerSecond: number; calls: number; loadSeconds: number }> {
+export async function measureModel(args: ModelArgs): Promise<{ imagesPerSecond: number; calls: number; loadSeconds: number; gflopPerImage: number }> {
   const { Tensor } = await import('@whitebox/core');
   await import('@whitebox/backend-node');
-  const { loadModel } = await import('@whitebox/onnx');
+  const { loadModel, prepareModel } = await import('@whitebox/onnx');
+  const gflopPerImage = flopsOf(prepareModel(readFileSync(args.onnx), args.onnx)).graphs['input gradient']! / 1e9;
   const t0 = performance.now();
   const model = await loadModel(args.onnx, { backend: 'node', threads: args.threads, batchSize: args.batch, ...(args.level ? { graphOptimizationLevel: args.level } : {}) });
   const x = new Tensor(new Float32Array(args.batch * 3 * args.size * args.size).map((_, i) => ((i * 7919) % 1000) / 1000), [args.batch, 3, args.size, args.size]);
@@ -29,7 +31,7 @@ export async function measureModel(args: ModelArgs): Promise<{ imagesPerSecond: 
   }
   await model.dispose();
   times.sort((a, b) => a - b);
-  return { imagesPerSecond: args.batch / times[Math.floor(times.length / 2)]!, calls: times.length, loadSeconds };
+  return { imagesPerSecond: args.batch / times[Math.floor(times.length / 2)]!, calls: times.length, loadSeconds, gflopPerImage };
 }
 
 function torchAvailable(): boolean {
@@ -57,13 +59,16 @@ export const suite: Suite = {
     const seconds = quick ? 1 : 8;
     const rows: (string | number)[][] = [];
     const load0 = os.loadavg()[0]!;
+    const peak = corePeak();
     for (const name of ['resnet50', 'vit_b_16']) {
       const onnx = join(dir, `${name}.onnx`);
       for (const threads of [1, 2]) {
         const torchOut = JSON.parse(execFileSync(python, [join(root, 'scripts/model-zoo/bench_torch.py'), '--model', name, '--batch', String(batch), '--threads', String(threads), '--onnx', onnx, '--seconds', String(seconds)], { encoding: 'utf8', maxBuffer: 1 << 24 }).trim().split('\n').pop()!) as { imagesPerSecond: number };
         if (!existsSync(onnx)) throw new Error(`bench models: ${onnx} was not exported`);
-        const wb = await runIsolated<{ imagesPerSecond: number; calls: number; loadSeconds: number }>(new URL(import.meta.url).href, 'measureModel', { onnx, batch, size: 224, threads, seconds } satisfies ModelArgs);
-        rows.push([name, threads, batch, wb.result.imagesPerSecond.toFixed(2), torchOut.imagesPerSecond.toFixed(2), `${(wb.result.imagesPerSecond / torchOut.imagesPerSecond).toFixed(2)}×`, wb.result.loadSeconds.toFixed(1), wb.peakRssMiB.toFixed(0)]);
+        const wb = await runIsolated<{ imagesPerSecond: number; calls: number; loadSeconds: number; gflopPerImage: number }>(new URL(import.meta.url).href, 'measureModel', { onnx, batch, size: 224, threads, seconds } satisfies ModelArgs);
+        const gf = wb.result.gflopPerImage;
+        const ofPeak = (ips: number) => `${(ips * gf).toFixed(0)} (${peak ? `${((100 * ips * gf) / (peak.gflops * threads)).toFixed(0)} %` : 'n/a'})`;
+        rows.push([name, threads, batch, wb.result.imagesPerSecond.toFixed(2), torchOut.imagesPerSecond.toFixed(2), `${(wb.result.imagesPerSecond / torchOut.imagesPerSecond).toFixed(2)}×`, gf.toFixed(1), ofPeak(wb.result.imagesPerSecond), ofPeak(torchOut.imagesPerSecond), wb.result.loadSeconds.toFixed(1), wb.peakRssMiB.toFixed(0)]);
         process.stderr.write(`bench models: ${name} ${threads} thread(s): WhiteBox ${wb.result.imagesPerSecond.toFixed(2)} img/s, PyTorch ${torchOut.imagesPerSecond.toFixed(2)} img/s\n`);
       }
     }
@@ -71,8 +76,8 @@ export const suite: Suite = {
       suite: 'models',
       tables: [{
         title: `Large models vs PyTorch (3×224×224, batch ${batch})`,
-        notes: `${notes} 1-minute load average ${load0.toFixed(2)} before, ${os.loadavg()[0]!.toFixed(2)} after. "load s" = loadModel + first call (graph preparation, gradient-graph export, session creation).`,
-        columns: ['model', 'threads', 'batch', 'WhiteBox img/s', 'PyTorch img/s', 'WhiteBox ÷ PyTorch', 'load s', 'peak RSS MiB'],
+        notes: `${notes} 1-minute load average ${load0.toFixed(2)} before, ${os.loadavg()[0]!.toFixed(2)} after. "GFLOP/image" = 2 × the multiply-adds of the forward pass plus one backward-data product per image-dependent input of every Conv/Gemm/MatMul (no weight gradients: both sides compute none); the same count divides both sides' time, so "GFLOP/s (of peak)" shows how far each is from the cores' FP32 FMA peak, and the largest ratio FLOP-bound code could reach is 100 % ÷ PyTorch's fraction. ${peak ? `Peak: ${peak.note}.` : 'Peak: unknown ISA/clock.'} "load s" = loadModel + first call (graph preparation, gradient-graph export, session creation).`,
+        columns: ['model', 'threads', 'batch', 'WhiteBox img/s', 'PyTorch img/s', 'WhiteBox ÷ PyTorch', 'GFLOP/image', 'WhiteBox GFLOP/s (of peak)', 'PyTorch GFLOP/s (of peak)', 'load s', 'peak RSS MiB'],
         rows,
       }],
     };
