@@ -34,8 +34,9 @@ export interface GradientGraphOptions {
    * Emit the backward of 4-D convnets in ops that ONNX Runtime's CPU NCHWc transformer (level 'all') keeps in its
    * blocked layout, so the backward chain is not reordered to NCHW and back around every ReLU: the ReLU mask as
    * 1 − Relu(1 − 2¹²⁷·y) (two BatchNormalizations, which the transformer turns into blocked depthwise convs),
-   * GlobalAveragePool's backward as a depthwise Conv that spreads each value over the window, and an identity
-   * depthwise Conv after each ConvTranspose (which has no blocked kernel). Same values: the mask is exactly [y > 0] for
+   * GlobalAveragePool's backward as a depthwise Conv that spreads each value over the window (windows of up to 64
+   * pixels, such as a classifier's final 7×7; squeeze-excitation pools over larger maps keep the Expand), and an
+   * identity depthwise Conv after each ConvTranspose (which has no blocked kernel). Same values: the mask is exactly [y > 0] for
    * y = 0 and every y ≥ 2⁻¹²⁷; only a subnormal ReLU output below 2⁻¹²⁷ (≈ 5.9e-39) gets a fractional mask. Default
    * false; the node backend's CPU sessions at 'all' turn it on (other backends have no NCHWc transformer, and there
    * the compare-and-cast mask is fewer passes).

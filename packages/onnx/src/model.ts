@@ -154,8 +154,9 @@ class OnnxModel implements Model {
 
   /**
    * Whether gradient graphs use GradientGraphOptions.blockedLayout: on the node backend's CPU provider at level 'all',
-   * where ONNX Runtime's NCHWc transformer runs. ResNet-50's input gradient at batch 16 on an AMD Zen 4 host
-   * (packages/bench/scripts/ab-blocked-layout.mjs, median call): +8 % at 1 thread, +13 % at 2.
+   * where ONNX Runtime's NCHWc transformer runs. Input gradient at batch 16 on an AMD Zen 4 host
+   * (packages/bench/scripts/ab-blocked-layout.mjs, median call, two runs): ResNet-50 +5–8 % at 1 thread, +10–13 % at
+   * 2; DenseNet-121 +2 % at 1 thread; EfficientNet-B0 unchanged (no ReLU: the graph is the same).
    */
   private get blockedLayout(): boolean {
     const o = this.options;

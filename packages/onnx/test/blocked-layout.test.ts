@@ -75,6 +75,18 @@ describe('blocked-layout backward (ONNX Runtime NCHWc)', () => {
     expect(count(blocked, 'Conv') - count(plain, 'Conv')).toBe(1 + 2);
   });
 
+  it('keeps the Expand for a GlobalAveragePool over more than 64 pixels (a squeeze-excitation pool at 9×9)', () => {
+    const b = new GraphBuilder('gap_9x9');
+    b.input('x', ['N', 16, 9, 9]);
+    const [p] = b.node('GlobalAveragePool', [b.node('Relu', ['x'], 1)[0]!], 1);
+    const [f] = b.node('Flatten', [p!], 1, { axis: 1 });
+    const [out] = b.node('Gemm', [f!, b.initializer('w', randomTensor([3, 16], 3))], ['logits'], { transB: 1 });
+    b.output(out!, ['N', 3]);
+    const ops = readModel(buildGradientGraph(b.toModelBytes({ opset: 17 }), { blockedLayout: true })).graph!.node!.map((n) => n.opType!);
+    expect(ops.filter((t) => t === 'Expand')).toHaveLength(1);
+    expect(ops.filter((t) => t === 'Conv')).toHaveLength(0);
+  });
+
   it('matches central finite differences and the plain graph under every rule, at levels all and disabled', async () => {
     const fd = await finiteDifferences(m, 'x', x, cot, 1e-2);
     for (const rule of RELU_RULES) {

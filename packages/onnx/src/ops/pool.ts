@@ -42,6 +42,15 @@ function globalInfer(ctx: InferContext): TensorInfo[] {
   return [{ dims: [x[0]!, x[1]!, ...x.slice(2).map(() => 1)], dtype: 'float32' }];
 }
 
+/**
+ * The largest H·W whose GlobalAveragePool backward is a spreading conv under blockedLayout. The conv's kernel walks
+ * all H·W taps for every output pixel, padding included, so its cost grows as (H·W)²: fine for a classifier's final
+ * 7×7 map, far too slow for the squeeze-excitation pools of EfficientNet or MobileNetV3 at 56×56–112×112. Those keep
+ * the Expand. Only after a Relu, whose blocked mask comes next; after SiLU and the like, which have no blocked kernel,
+ * the Expand is as good.
+ */
+const GAP_SPREAD_MAX_WINDOW = 64;
+
 registerOp({
   op: 'GlobalAveragePool', family: 'pool', inputs: [1, 1], outputs: [1, 1],
   infer: globalInfer,
@@ -49,7 +58,7 @@ registerOp({
     const x = ctx.node.inputs[0]!;
     const s = ctx.dims(x);
     const inv = 1 / s.slice(2).reduce((a, b) => a * b, 1);
-    if (ctx.blockedLayout && s.length === 4) {
+    if (ctx.blockedLayout && s.length === 4 && s[2]! * s[3]! <= GAP_SPREAD_MAX_WINDOW && ctx.producer(x)?.op === 'Relu') {
       // A depthwise H×W conv of the [N, C, 1, 1] gradient padded by H−1, W−1: every output pixel sees the one input
       // pixel through one weight 1/(H·W). ONNX Runtime runs it in the NCHWc layout (Expand has no blocked kernel).
       const [, c, h, w] = s as [number, number, number, number];
