@@ -123,7 +123,10 @@ export interface Model {
 }
 
 export interface LoadModelOptions extends BackendSelection {
-  /** Batch size the model runs at internally (default 64, at most LIMITS.batchSize; a fixed-batch model runs at its own). */
+  /**
+   * Batch size the model runs at internally (at most LIMITS.batchSize; a fixed-batch model runs at its own). Default 64,
+   * or fewer where 64 images' forward activations would pass 2 GiB (the onnx package's defaultBatchSize: 4 for ViT-B/16).
+   */
   batchSize?: number;
   /** Which graph output holds the logits, when the model has several. */
   output?: string;

@@ -20,6 +20,6 @@ export {
 export { SUPPORTED_OPS, supportedOpsTable } from './supported.js';
 export { registeredOps, getOp, type OpSchema, type TensorInfo, type ElemType } from './ops/index.js';
 export { buildSimpleCnn, randomImages, type SimpleCnnOptions } from './testing.js';
-export { loadModel, randomizeInitializers, exportGradientGraphs, readModelFile, sha256Hex, sha256OfParts, sessionOptimizationLevel, HUGE_GRAPH_NODES } from './model.js';
+export { loadModel, randomizeInitializers, exportGradientGraphs, readModelFile, sha256Hex, sha256OfParts, sessionOptimizationLevel, HUGE_GRAPH_NODES, defaultBatchSize, DEFAULT_RUN_ACTIVATION_BYTES } from './model.js';
 export { modelLayers, defaultCamLayerOf } from './layers.js';
 export { cutGraphAt, type CutModel } from './subgraph.js';

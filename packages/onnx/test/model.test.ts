@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { Tensor, WhiteBoxError } from '@whitebox/core';
 import '@whitebox/backend-node';
 import {
-  GraphBuilder, buildGradientGraph, buildSimpleCnn, exportGradientGraphs, loadModel, randomImages, randomizeInitializers, readModel, tensorFromProto,
+  GraphBuilder, buildGradientGraph, buildSimpleCnn, defaultBatchSize, exportGradientGraphs, loadModel, prepareModel, randomImages, randomizeInitializers, readModel,
+  tensorFromProto,
 } from '@whitebox/onnx';
 import { maskedRelError, randomTensor, runModel } from './helpers.js';
 
@@ -262,5 +263,28 @@ describe('input that is not a Tensor', () => {
     } finally {
       await model.dispose();
     }
+  });
+});
+
+describe('default batch size (images per run) from the forward activations', () => {
+  /** x [N, 16, s, s] → `depth` Relus → GAP → Gemm: about depth · 16 · s² · 4 bytes of activations per image. */
+  function wide(s: number, depth: number): Uint8Array {
+    const b = new GraphBuilder('wide');
+    b.input('x', ['N', 16, s, s]);
+    let t = 'x';
+    for (let i = 0; i < depth; i++) t = b.node(i % 2 ? 'Relu' : 'Sigmoid', [t], 1)[0]!;
+    const [p] = b.node('GlobalAveragePool', [t], 1);
+    const [f] = b.node('Flatten', [p!], 1, { axis: 1 });
+    const [out] = b.node('Gemm', [f!, b.initializer('w', randomTensor([3, 16], 3))], ['logits'], { transB: 1 });
+    b.output(out!, ['N', 3]);
+    return b.toModelBytes({ opset: 17 });
+  }
+
+  it('is 64 for the shipped SimpleCNN and 2 GiB ÷ activation bytes per image for a wide model', () => {
+    expect(defaultBatchSize(prepareModel(readFileSync(new URL('../../../models/cifar10-simplecnn.onnx', import.meta.url))))).toBe(64);
+    // 8 tensors of 16·256·256 floats (4 MiB each) + GAP/Flatten/logits: 32 MiB per image → 64 images = 2 GiB: 63.
+    expect(defaultBatchSize(prepareModel(wide(256, 8)))).toBe(63);
+    // 24 such tensors: 96 MiB per image → 21 images.
+    expect(defaultBatchSize(prepareModel(wide(256, 24)))).toBe(21);
   });
 });
