@@ -260,6 +260,7 @@ class GradBuilder {
       emit: (op, inputs, attrs, outputs) => this.e.node(op, inputs, attrs, outputs),
       one: (op, inputs, attrs) => this.one(op, inputs, attrs),
       scalar: (v) => this.scalar(v),
+      vector: (v, length) => this.e.cached(`v:${v}:${length}`, () => this.e.tensor('v', new Tensor(new Float32Array(length).fill(v), [length]))),
       ints: (v) => this.ints(v),
       tensor: (base, t) => this.e.tensor(base, t),
       shapeOf: (name) => this.shapeOf(name),

@@ -16,7 +16,7 @@ import { makeValue, readInt, registerOp, type GradContext, type InferContext, ty
  * y ≥ 2⁻¹²⁷ gives 1 − 2¹²⁷·y ≤ 0 (−∞ for large y), so 1 − 0 = 1.
  */
 function blockedReluMask(ctx: GradContext, y: string, channels: number): string {
-  const vec = (v: number) => ctx.tensor('relu_mask_affine', new Tensor(new Float32Array(channels).fill(v), [channels]));
+  const vec = (v: number) => ctx.vector(v, channels);
   const zero = vec(0);
   const one = vec(1);
   const eps = { epsilon: { type: 'float', value: 0 } } as const;

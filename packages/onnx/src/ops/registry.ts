@@ -134,6 +134,8 @@ export interface GradContext {
   one(op: string, inputs: string[], attrs?: Attrs): string;
   /** Cached float32 scalar constant. */
   scalar(v: number): string;
+  /** Cached float32 vector constant [length] filled with v. */
+  vector(v: number, length: number): string;
   /** Cached int64 vector constant. */
   ints(values: readonly number[]): string;
   /** A new constant tensor. */
