@@ -94,4 +94,33 @@ describe('profiling', () => {
     expect(events.some((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'))).toBe(true);
     await session.release();
   });
+
+  it('writes the WebAssembly profile of the web backend to a file too (onnxruntime-web prints it), and prints none of it', async () => {
+    const { mkdtempSync, existsSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const prefix = join(mkdtempSync(join(tmpdir(), 'wb-prof-web-')), 'p');
+    const session = await resolveBackend({ backend: 'web' }).createSession(tinyModel(), { enableProfiling: true, profileFilePrefix: prefix });
+    await session.run({ x: Tensor.from([1, 2, 3], [1, 3]) });
+    await session.run({ x: Tensor.from([1, 2, 3, 4, 5, 6], [2, 3]) });
+    const fs = (await import('node:fs')).default;
+    const write = fs.writeSync;
+    const leaked: unknown[] = [];
+    const spy = ((fd: number, ...rest: unknown[]) => { if (fd === 1) leaked.push(rest[0]); return (write as (...a: unknown[]) => number)(fd, ...rest); }) as typeof fs.writeSync;
+    fs.writeSync = spy;
+    let file: string | undefined;
+    try {
+      file = session.endProfiling!();
+      expect(fs.writeSync).toBe(spy); // restored
+    } finally { fs.writeSync = write; }
+    expect(leaked).toEqual([]); // nothing reached standard output
+    expect(file && file.startsWith(prefix) && existsSync(file)).toBe(true);
+    const events = JSON.parse(readFileSync(file!, 'utf8')) as { name: string; cat: string; args?: { op_name?: string } }[];
+    expect(events.filter((e) => e.name === 'model_run')).toHaveLength(2);
+    // One kernel event per node per run (at 'all' MatMul + Add + Relu are one FusedGemm), each naming its op.
+    const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+    expect(kernels.length).toBeGreaterThanOrEqual(2);
+    expect(kernels.every((e) => typeof e.args?.op_name === 'string')).toBe(true);
+    await session.release();
+  });
 });

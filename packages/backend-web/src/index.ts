@@ -34,8 +34,43 @@ export function webgpuAvailable(): boolean {
   return !isNode && typeof navigator !== 'undefined' && 'gpu' in navigator;
 }
 
+/** Node's fs module, for profiles (loaded only in Node, under a name browser bundlers leave alone). */
+type ProfileFs = { writeSync: (fd: number, data: string | Uint8Array, ...rest: unknown[]) => number; writeFileSync: (path: string, data: string) => void };
+
 class WebSession implements InferenceSession {
-  constructor(private readonly session: ort.InferenceSession, readonly executionProvider: Device, private readonly label = 'the model') {}
+  constructor(
+    private readonly session: ort.InferenceSession,
+    readonly executionProvider: Device,
+    private readonly label = 'the model',
+    private readonly profile?: { prefix: string; fs?: ProfileFs },
+  ) {}
+
+  /**
+   * Ends profiling. onnxruntime-web has no profile file: its WebAssembly module prints the trace (the same JSON as
+   * onnxruntime-node's file) to standard output, in Node through fs.writeSync(1). Here that one synchronous call's
+   * output is captured and written to <prefix>_<timestamp>.json, whose path is returned, as the node backend does.
+   * In a browser the trace goes to the console and nothing is returned.
+   */
+  endProfiling(): string | undefined {
+    if (!this.profile) return undefined;
+    const fs = this.profile.fs;
+    if (!fs) { this.session.endProfiling(); return undefined; }
+    let text = '';
+    const write = fs.writeSync;
+    fs.writeSync = (fd, data, ...rest) => {
+      if (fd !== 1) return write(fd, data, ...rest);
+      text += typeof data === 'string' ? data : new TextDecoder().decode(data);
+      return typeof data === 'string' ? data.length : data.byteLength;
+    };
+    try { this.session.endProfiling(); } finally { fs.writeSync = write; }
+    const start = text.indexOf('[');
+    if (start < 0) throw new WhiteBoxError('RUNTIME_ERROR', `onnxruntime-web printed no profile for ${this.label}`);
+    const d = new Date();
+    const pad = (v: number, n = 2) => String(v).padStart(n, '0');
+    const path = `${this.profile.prefix}_${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}_${pad(d.getHours())}-${pad(d.getMinutes())}-${pad(d.getSeconds())}_${pad(d.getMilliseconds(), 3)}.json`;
+    fs.writeFileSync(path, text.slice(start, text.lastIndexOf(']') + 1));
+    return path;
+  }
 
   get inputNames(): readonly string[] {
     return this.session.inputNames;
@@ -118,6 +153,11 @@ export const webBackend: Backend = {
     } else {
       throw new WhiteBoxError('INVALID_ARGUMENT', `createSession expects ONNX bytes (Uint8Array), a file path / URL or { model, externalData }, got ${model === null ? 'null' : typeof model}`);
     }
+    let profile: { prefix: string; fs?: ProfileFs } | undefined;
+    if (options.enableProfiling) {
+      const fsName = 'node:fs';
+      profile = { prefix: options.profileFilePrefix ?? 'whitebox-profile', fs: isNode ? ((await import(/* @vite-ignore */ fsName)) as { default: ProfileFs }).default : undefined };
+    }
     const label = typeof model === 'string' ? `model ${model}` : `the model (${bytes.length.toLocaleString('en-US')} bytes${externalData ? ` and ${externalDataBytes(model as ModelWithExternalData).toLocaleString('en-US')} bytes of external data` : ''})`;
     let session: ort.InferenceSession;
     try {
@@ -125,12 +165,13 @@ export const webBackend: Backend = {
         executionProviders: [device],
         graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
         logSeverityLevel: 3,
+        ...(profile ? { enableProfiling: true } : {}),
         ...(externalData ? { externalData } : {}),
       });
     } catch (err) {
       throw new WhiteBoxError('INVALID_MODEL', `onnxruntime-web could not load ${label} on ${device}: ${runtimeMessage(err)}`, { file: typeof model === 'string' ? model : undefined, device }, { cause: err });
     }
-    return new WebSession(session, device, label);
+    return new WebSession(session, device, label, profile);
   },
 };
 

@@ -16,7 +16,7 @@ export interface SessionOptions {
   device?: Device;
   /** Intra-op thread count (node: intraOpNumThreads; web: env.wasm.numThreads). */
   threads?: number;
-  /** Write an ONNX Runtime profile (node backend); `endProfiling()` returns its path. */
+  /** Write an ONNX Runtime profile (node backend; web backend in Node, wasm); `endProfiling()` returns its path. */
   enableProfiling?: boolean;
   /** File name prefix of the profile (default 'whitebox-profile', in the working directory). */
   profileFilePrefix?: string;
