@@ -20,6 +20,7 @@ def parse_args():
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--onnx', required=True)
     ap.add_argument('--seconds', type=float, default=10)
+    ap.add_argument('--export-only', action='store_true', help='write --onnx (if missing) and time nothing')
     return ap.parse_args()
 
 
@@ -45,6 +46,9 @@ def main():
     if not os.path.exists(a.onnx):
         torch.onnx.export(model, x, a.onnx, opset_version=17, input_names=['input'], output_names=['logits'],
                           dynamic_axes={'input': {0: 'N'}, 'logits': {0: 'N'}}, do_constant_folding=True)
+    if a.export_only:
+        print(json.dumps({'exported': a.onnx}))
+        return
     for p in model.parameters():
         p.requires_grad_(False)
     cot = torch.zeros(a.batch, 1000)

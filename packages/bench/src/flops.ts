@@ -63,7 +63,7 @@ export function flopsOf(p: PreparedModel): GraphFlops {
     graphs: {
       'input gradient': forward + input,
       'guided input gradient': forward + input,
-      'Grad-CAM (stops at relu3)': forward + cam,
+      'Grad-CAM (stops at the CAM layer)': forward + cam,
       'Guided Grad-CAM (two chains)': forward + input + cam,
     },
   };

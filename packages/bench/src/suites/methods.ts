@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Attribution, BackendName, Device, Model, Tensor } from '@whitebox/core';
@@ -51,7 +52,7 @@ export interface GraphTimes {
 }
 
 /** The gradient graphs timed against the forward pass (names as in the graph table). */
-export const GRAPHS = ['input gradient', 'guided input gradient', 'Grad-CAM (stops at relu3)', 'Guided Grad-CAM (two chains)'] as const;
+export const GRAPHS = ['input gradient', 'guided input gradient', 'Grad-CAM (stops at the CAM layer)', 'Guided Grad-CAM (two chains)'] as const;
 
 async function makeMethods(model: Model): Promise<Record<string, { m: Attribution; opts: Record<string, unknown> }>> {
   const [
@@ -153,19 +154,36 @@ export async function row(a: { shape: ShapeName; row: string; reps: number }): P
 }
 
 /** Seconds per call of the forward model and of each gradient graph at `batch`, best of `reps` after a warm-up. */
-export async function graphTimes(a: { shape: ShapeName; batch: number; reps: number }): Promise<GraphTimes> {
-  const l = state!.loaded[a.shape]!;
-  const { randomImages } = await import('@whitebox/onnx');
-  const [c, h, w] = SHAPES[a.shape];
+/** Other models of the graph table (ResNet-18 exported by bench_torch.py), loaded on this worker's backend once. */
+const extraModels = new Map<string, Promise<Model>>();
+
+/**
+ * Seconds per call of the forward model and of each gradient graph at `batch`, best of `reps` after a warm-up: a
+ * shipped model (`shape`) or an ONNX file (`path`, e.g. ResNet-18), through the Model API as a method calls it (its
+ * own runtime batch size: defaultBatchSize).
+ */
+export async function graphTimes(a: { shape?: ShapeName; path?: string; batch: number; reps: number }): Promise<GraphTimes> {
+  const { loadModel, randomImages } = await import('@whitebox/onnx');
+  let model: Model;
+  let targets: number[];
+  if (a.path) {
+    if (!extraModels.has(a.path)) extraModels.set(a.path, loadModel(a.path, { backend: state!.args.backend, device: state!.args.device, threads: state!.args.threads }));
+    model = await extraModels.get(a.path)!;
+    targets = [3];
+  } else {
+    const l = state!.loaded[a.shape!]!;
+    model = l.model;
+    targets = l.targets;
+  }
+  const [c, h, w] = model.inputShape.slice(1) as [number, number, number];
   const x = randomImages(a.batch, c, h, w, 4);
-  const t = Array.from({ length: a.batch }, (_, i) => l.targets[i % l.targets.length]!);
-  const layer = l.model.defaultCamLayer!;
-  const model = l.model;
+  const t = Array.from({ length: a.batch }, (_, i) => targets[i % targets.length]!);
+  const layer = model.defaultCamLayer!;
   const calls: Record<string, () => Promise<unknown>> = {
-    forward: () => model.forward(x, { batchSize: a.batch }),
+    forward: () => model.forward(x, a.path ? {} : { batchSize: a.batch }),
     'input gradient': () => model.gradients(x, t),
     'guided input gradient': () => model.gradients(x, t, { rule: 'guided' }),
-    'Grad-CAM (stops at relu3)': () => model.gradients(x, t, { layers: [layer], inputGradient: false }),
+    'Grad-CAM (stops at the CAM layer)': () => model.gradients(x, t, { layers: [layer], inputGradient: false }),
     'Guided Grad-CAM (two chains)': () => model.gradients(x, t, { rule: 'guided', layers: [layer], layerRule: 'gradient' }),
   };
   const best: Record<string, number> = {};
@@ -183,6 +201,40 @@ export async function graphTimes(a: { shape: ShapeName; batch: number; reps: num
 }
 
 // ---- Parent side. ----
+
+/** The graph table's rows of one model, thread count and batch: the forward pass, then each gradient graph. */
+function graphTableRows(label: string, threads: number, b: number, flops: GraphFlops, times: GraphTimes, peak: { gflops: number } | undefined): (string | number)[][] {
+  const row = (g: string, f: number, seconds: number) => {
+    const rate = b / seconds;
+    const gf = (f * rate) / 1e9;
+    return [label, threads, b, g, (f / 1e6).toFixed(1), fmt(rate), gf.toFixed(1), peak ? `${((100 * gf) / (peak.gflops * threads)).toFixed(0)} %` : 'n/a', g === 'forward' ? '1' : (seconds / times.forward).toFixed(2)];
+  };
+  return [row('forward', flops.forward, times.forward), ...GRAPHS.map((g) => row(g, flops.graphs[g]!, times.graphs[g]!))];
+}
+
+/**
+ * ResNet-18 ONNX files for the graph table, exported once per machine into the temp folder by bench_torch.py (Debian's
+ * python3-torch and python3-torchvision). Without them: none, and a note saying so.
+ */
+function exportResnet18(quick: boolean, notes: string[]): { label: string; path: string; batches: number[]; reps: number }[] {
+  const python = process.env.WHITEBOX_TORCH_PYTHON ?? '/usr/bin/python3';
+  const root = new URL('../../../../', import.meta.url).pathname;
+  const dir = join(os.tmpdir(), 'whitebox-bench-models');
+  const out: { label: string; path: string; batches: number[]; reps: number }[] = [];
+  for (const size of quick ? [32] : [32, 224]) {
+    const path = join(dir, `resnet18_${size}.onnx`);
+    try {
+      if (!existsSync(path)) {
+        mkdirSync(dir, { recursive: true });
+        execFileSync(python, [join(root, 'scripts/model-zoo/bench_torch.py'), '--model', 'resnet18', '--size', String(size), '--onnx', path, '--export-only'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '2' } });
+      }
+      out.push({ label: `resnet18 ${size}²`, path, batches: quick ? [16] : size === 32 ? [64, 256] : [16, 64], reps: quick ? 1 : size === 32 ? 7 : 3 });
+    } catch (err) {
+      notes.push(`ResNet-18 at ${size}² not measured: ${python} could not export it (${(err as Error).message.split('\n')[0]}; needs apt-get install python3-torch python3-torchvision)`);
+    }
+  }
+  return out;
+}
 
 const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? 'n/a' : `${(a / b).toFixed(2)}×`);
@@ -312,15 +364,25 @@ export const suite: Suite = {
           let times: GraphTimes | undefined;
           try { times = await workers[threads - 1]?.call<GraphTimes>('graphTimes', { shape, batch: b, reps: quick ? 2 : 7 }); } catch (err) { failures.push(`graph times ${shape} ${threads}T: ${(err as Error).message.split('\n')[0]}`); }
           if (!times) continue;
-          const fwdRate = b / times.forward;
-          graphRows.push([shape, threads, b, 'forward', (flops.forward / 1e6).toFixed(1), fmt(fwdRate), (flops.forward * fwdRate / 1e9).toFixed(1), peak ? `${(100 * flops.forward * fwdRate / 1e9 / (peak.gflops * threads)).toFixed(0)} %` : 'n/a', '1']);
-          for (const g of GRAPHS) {
-            const f = flops.graphs[g]!;
-            const rate = b / times.graphs[g]!;
-            const gf = f * rate / 1e9;
-            graphRows.push([shape, threads, b, g, (f / 1e6).toFixed(1), fmt(rate), gf.toFixed(1), peak ? `${(100 * gf / (peak.gflops * threads)).toFixed(0)} %` : 'n/a', (times.graphs[g]! / times.forward).toFixed(2)]);
-          }
-          process.stderr.write(`bench methods: graphs ${shape} ${threads}T batch ${b}: forward ${fmt(fwdRate)} img/s, ${GRAPHS.map((g) => `${g} ${(times!.graphs[g]! / times!.forward).toFixed(2)}× forward`).join(', ')}\n`);
+          graphRows.push(...graphTableRows(shape, threads, b, flops, times, peak));
+          process.stderr.write(`bench methods: graphs ${shape} ${threads}T batch ${b}: forward ${fmt(b / times.forward)} img/s, ${GRAPHS.map((g) => `${g} ${(times!.graphs[g]! / times!.forward).toFixed(2)}× forward`).join(', ')}\n`);
+        }
+      }
+    }
+    // ResNet-18 (torchvision, seeded random weights, exported by scripts/model-zoo/bench_torch.py) at 3×32×32 and
+    // 3×224×224, as #15 asks: batches 64 and 256 at 32², 16 and 64 at 224² (a 224² batch of 256 takes minutes per call).
+    const resnetNotes: string[] = [];
+    const resnets = withGraphs ? exportResnet18(quick, resnetNotes) : [];
+    for (const r of resnets) {
+      const onnx = await import('@whitebox/onnx');
+      const flops: GraphFlops = flopsOf(onnx.prepareModel(readFileSync(r.path), r.path));
+      for (const threads of [1, 2]) {
+        for (const b of r.batches) {
+          let times: GraphTimes | undefined;
+          try { times = await workers[threads - 1]?.call<GraphTimes>('graphTimes', { path: r.path, batch: b, reps: r.reps }); } catch (err) { failures.push(`graph times ${r.label} ${threads}T: ${(err as Error).message.split('\n')[0]}`); }
+          if (!times) continue;
+          graphRows.push(...graphTableRows(r.label, threads, b, flops, times, peak));
+          process.stderr.write(`bench methods: graphs ${r.label} ${threads}T batch ${b}: ${GRAPHS.map((g) => `${g} ${(times!.graphs[g]! / times!.forward).toFixed(2)}× forward`).join(', ')}\n`);
         }
       }
     }
@@ -363,9 +425,12 @@ export const suite: Suite = {
       notes:
         'FLOPs per image counted from the prepared graph (BatchNorm folded): 2 × multiply-adds of every Conv and Gemm for the forward pass, plus 2 × the same ' +
         'multiply-adds for the backward-data product of each Conv/Gemm the backward chain passes through (an input gradient needs no weight gradients; ' +
-        'pools, ReLU masks and index chains are not counted). Grad-CAM\'s graph stops at relu3 (backward through fc1, fc2 only); Guided Grad-CAM\'s graph ' +
-        'is one forward pass with two backward chains (guided to the input, vanilla to relu3). Times: best of ' + (quick ? 2 : 7) + ' calls, the graphs interleaved, ' +
+        'pools, ReLU masks and index chains are not counted). Grad-CAM\'s graph stops at the model\'s default CAM layer: relu3 for the SimpleCNNs (backward through fc1, fc2 only), ' +
+        'the last ReLU of layer4 for ResNet-18 (backward through the pooling and fc only); Guided Grad-CAM\'s graph ' +
+        'is one forward pass with two backward chains (guided to the input, vanilla to the CAM layer). Times: best of ' + (quick ? 2 : 7) + ' calls for the SimpleCNNs and ResNet-18 at 32² (3 at 224²), the graphs interleaved, ' +
         '"forward" the prepared forward model. "÷ forward" is the graph\'s time over the forward\'s at the same batch and threads (an ideal input gradient: about 2). ' +
+        'ResNet-18: torchvision\'s resnet18 with seeded random weights and calibrated BatchNorm (scripts/model-zoo/bench_torch.py, opset 17), 1,000 classes, run through the Model API at its default runtime batch size (defaultBatchSize). ' +
+        (resnetNotes.length ? `${resnetNotes.join('; ')}. ` : '') +
         (peak ? `Peak: ${peak.note}.` : 'Peak: unknown ISA/clock.'),
       columns: ['model', 'threads', 'batch', 'graph', 'MFLOP/image', 'images/s', 'GFLOP/s', 'of peak', '÷ forward'],
       rows: graphRows,
