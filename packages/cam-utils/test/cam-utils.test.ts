@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Tensor, WhiteBoxError } from '@whitebox/core';
 import {
   augmentations, eigenProjection, firstComponentProjection, resizeBilinearAlignCorners, resolveCamLayer, scaleCamInPlace, tokensToGrid, topEigenpair,
+  weightedChannelSum,
 } from '@whitebox/cam-utils';
 import { GradCam } from '@whitebox/grad-cam';
 import { FixedLayerModel, expectClose } from './fixtures.js';
@@ -64,6 +65,28 @@ describe('token layers', () => {
 });
 
 describe('map plumbing', () => {
+  it('weightedChannelSum is Σ_k w[b,k]·A[b,k] for any channel count (blocks of four and the rest), skipping zero weights', () => {
+    // n = 2, k = 6 (one block of four + two), hw = 3; a naive float64 reference.
+    const n = 2, k = 6, hw = 3;
+    const a = Float32Array.from({ length: n * k * hw }, (_, i) => Math.sin(i + 1) * 3);
+    const w = Float64Array.from({ length: n * k }, (_, i) => (i % 5) - 1.5);
+    const ref = new Float32Array(n * hw);
+    for (let b = 0; b < n; b++) for (let p = 0; p < hw; p++) { let s = 0; for (let c = 0; c < k; c++) s += w[b * k + c]! * a[(b * k + c) * hw + p]!; ref[b * hw + p] = s; }
+    expectClose(weightedChannelSum(a, w, n, k, hw), ref, 1e-6);
+    // A non-finite activation in a zero-weight channel stays out of the map (in a block of four and in the rest).
+    const b2 = Float32Array.from(a);
+    b2.fill(Infinity, 1 * hw, 2 * hw); // image 0, channel 1
+    b2.fill(NaN, 11 * hw, 12 * hw); // image 1, channel 5
+    const w2 = Float64Array.from(w);
+    w2[1] = 0;
+    w2[11] = 0;
+    const ref2 = new Float32Array(n * hw);
+    for (let b = 0; b < n; b++) for (let p = 0; p < hw; p++) { let s = 0; for (let c = 0; c < k; c++) if (w2[b * k + c] !== 0) s += w2[b * k + c]! * b2[(b * k + c) * hw + p]!; ref2[b * hw + p] = s; }
+    const got = weightedChannelSum(b2, w2, n, k, hw);
+    expect(got.every(Number.isFinite)).toBe(true);
+    expectClose(got, ref2, 1e-6);
+  });
+
   it('scaleCam is pytorch-grad-cam scale_cam_image per map; a constant map becomes zeros', () => {
     const t = Tensor.from([1, 3, 2, 5, /* map 2 */ 4, 4, 4, 4], [2, 1, 2, 2]);
     scaleCamInPlace(t);

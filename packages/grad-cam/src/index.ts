@@ -5,7 +5,7 @@
  * @module @whitebox/grad-cam
  */
 import { type Attribution, type AttributionFactory, type Model, type Targets, Tensor } from '@whitebox/core';
-import { type CamMethod, type CamOptions, channelMeans, computeCam } from '@whitebox/cam-utils';
+import { type CamMethod, type CamOptions, channelMeans, computeCam, weightedChannelSum } from '@whitebox/cam-utils';
 
 /** Options of {@link GradCam}: the CAM options (layer, ReLU, upsampling, normalization, augSmooth, eigenSmooth). */
 export type GradCamOptions = CamOptions;
@@ -16,19 +16,8 @@ export type GradCamOptions = CamOptions;
  */
 export function camFromLayer(activation: Tensor, gradient: Tensor, relu = true): Tensor {
   const [n, k, h, w] = activation.dims as [number, number, number, number];
-  const hw = h * w;
-  const alpha = channelMeans(gradient);
-  const out = new Float32Array(n * hw);
-  for (let b = 0; b < n; b++) {
-    const acc = new Float64Array(hw);
-    for (let c = 0; c < k; c++) {
-      const a = alpha[b * k + c]!;
-      if (a === 0) continue;
-      const base = (b * k + c) * hw;
-      for (let p = 0; p < hw; p++) acc[p] += a * activation.data[base + p]!;
-    }
-    for (let p = 0; p < hw; p++) out[b * hw + p] = relu ? Math.max(0, acc[p]!) : acc[p]!;
-  }
+  const out = weightedChannelSum(activation.data as Float32Array, channelMeans(gradient), n, k, h * w);
+  if (relu) for (let p = 0; p < out.length; p++) out[p] = Math.max(0, out[p]!);
   return new Tensor(out, [n, 1, h, w]);
 }
 
