@@ -1,3 +1,6 @@
+import fs, { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import onnxProto from 'onnx-proto';
 import { Tensor, resolveBackend, WhiteBoxError } from '@whitebox/core';
@@ -81,11 +84,11 @@ describe('device selection', () => {
 });
 
 describe('profiling', () => {
+  /** A profile file prefix in a new temp folder. */
+  const tempPrefix = (name: string) => join(mkdtempSync(join(tmpdir(), name)), 'p');
+
   it('writes an ONNX Runtime profile when asked', async () => {
-    const { mkdtempSync, existsSync, readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const prefix = join(mkdtempSync(join(tmpdir(), 'wb-prof-')), 'p');
+    const prefix = tempPrefix('wb-prof-');
     const session = await resolveBackend({ backend: 'node' }).createSession(tinyModel(), { enableProfiling: true, profileFilePrefix: prefix });
     await session.run({ x: Tensor.from([1, 2, 3], [1, 3]) });
     const file = session.endProfiling!();
@@ -96,14 +99,10 @@ describe('profiling', () => {
   });
 
   it('writes the WebAssembly profile of the web backend to a file too (onnxruntime-web prints it), and prints none of it', async () => {
-    const { mkdtempSync, existsSync, readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const prefix = join(mkdtempSync(join(tmpdir(), 'wb-prof-web-')), 'p');
+    const prefix = tempPrefix('wb-prof-web-');
     const session = await resolveBackend({ backend: 'web' }).createSession(tinyModel(), { enableProfiling: true, profileFilePrefix: prefix });
     await session.run({ x: Tensor.from([1, 2, 3], [1, 3]) });
     await session.run({ x: Tensor.from([1, 2, 3, 4, 5, 6], [2, 3]) });
-    const fs = (await import('node:fs')).default;
     const write = fs.writeSync;
     const leaked: unknown[] = [];
     const spy = ((fd: number, ...rest: unknown[]) => { if (fd === 1) leaked.push(rest[0]); return (write as (...a: unknown[]) => number)(fd, ...rest); }) as typeof fs.writeSync;
