@@ -153,7 +153,6 @@ export async function row(a: { shape: ShapeName; row: string; reps: number }): P
   return { rate: n / t, cpuRate: n / cpu };
 }
 
-/** Seconds per call of the forward model and of each gradient graph at `batch`, best of `reps` after a warm-up. */
 /** Other models of the graph table (ResNet-18 exported by bench_torch.py), loaded on this worker's backend once. */
 const extraModels = new Map<string, Promise<Model>>();
 
